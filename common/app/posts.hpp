@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Post services: create (with validation, idempotency keys and dry runs),
+// check, list, edit, schedule, cancel, delete, retry and foreground publish.
+// Every function validates all input before changing anything.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/app/context.hpp"
+
+namespace multivio::app {
+
+/// One target's validation outcome; `target` is the ref or network name given.
+struct CheckResult {
+  std::string target;
+  std::string platform;
+  platforms::ValidationReport report;
+};
+nlohmann::json to_json(const CheckResult& c);
+
+struct NewPostRequest {
+  std::string text;
+  std::vector<std::string> to;  // account refs
+  std::optional<std::string> at;  // WHEN
+  bool now = false;
+  bool draft = false;
+  std::vector<std::string> media;  // paths; must be readable files
+  std::vector<std::pair<std::string, std::string>> variants;  // ref -> text
+  std::vector<std::string> tags;
+  std::string key;  // idempotency key
+  bool dry_run = false;
+};
+
+/// What one target would send (dry run).
+struct TargetPreview {
+  std::string account;
+  std::string platform;
+  platforms::Preview request;
+};
+nlohmann::json to_json(const TargetPreview& p);
+
+struct NewPostResult {
+  model::Post post;       // for a dry run: the post as it would be stored (id 0)
+  bool created = false;   // false for dry runs and for an existing key
+  std::vector<TargetPreview> previews;  // dry run only
+};
+/// Without --at/--now/--draft the post is scheduled now (published by the next daemon pass).
+/// Throws Error(validation) listing every target's problems when a text is
+/// empty or over a limit.
+NewPostResult new_post(Context& ctx, const NewPostRequest& request);
+
+std::vector<CheckResult> check(Context& ctx, const std::string& text, const std::vector<std::string>& to,
+                               const std::vector<std::string>& media);
+
+struct ListRequest {
+  std::optional<std::string> status;  // post status or target status (unknown, retry_wait, ...)
+  std::optional<std::string> to;      // account ref
+  std::optional<std::string> since;   // WHEN
+  std::optional<std::string> until;   // WHEN
+  int limit = 100;
+};
+std::vector<model::Post> list_posts(Context& ctx, const ListRequest& request);
+model::Post get_post(Context& ctx, std::int64_t id);
+/// Attempts of every target of the post, keyed by target id.
+std::vector<model::Attempt> post_attempts(Context& ctx, const model::Post& post);
+
+struct EditRequest {
+  std::int64_t id = 0;
+  std::optional<std::string> text;
+  std::vector<std::pair<std::string, std::string>> variants;  // ref -> text ("" removes)
+  std::optional<std::vector<std::string>> tags;
+};
+model::Post edit_post(Context& ctx, const EditRequest& request);
+model::Post schedule_post(Context& ctx, std::int64_t id, const std::string& when);
+model::Post cancel_post(Context& ctx, std::int64_t id);
+void delete_post(Context& ctx, std::int64_t id);
+model::Post retry_post(Context& ctx, std::int64_t id);
+
+struct PublishOutcome {
+  model::Post post;
+  std::vector<TargetPreview> previews;  // dry run only
+  bool all_published = false;
+};
+/// Publishes the post's unfinished targets now, in the foreground.
+PublishOutcome publish_post(Context& ctx, std::int64_t id, bool dry_run);
+
+}  // namespace multivio::app

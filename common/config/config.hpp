@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// The typed configuration: defaults, then the YAML file, then environment
+// variables, then command-line flags (applied by the caller). Loading never
+// touches the network or the database.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace multivio::config {
+
+using std::chrono::milliseconds;
+
+struct DaemonConfig {
+  int workers = 8;
+  int max_attempts = 5;
+  milliseconds retry_base{30'000};
+  milliseconds retry_max{3'600'000};
+  milliseconds lease{120'000};
+  milliseconds poll_interval{2'000};  // bounded re-check for changes made by other processes
+  milliseconds shutdown_grace{30'000};
+  milliseconds http_timeout{30'000};
+  milliseconds connect_timeout{10'000};
+  std::string listen;  // HOST:PORT, empty: no REST listener
+};
+
+struct FeedConfig {
+  int max_entries = 100;  // Atom entries kept, newest first
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace, debug, info, warn, error
+  std::string format = "auto";  // auto (text on a TTY, JSON otherwise), text, json
+};
+
+struct AiConfig {
+  std::string base_url = "https://api.x.ai/v1";
+  std::string model = "grok-4";
+  std::string api_key_env = "XAI_API_KEY";
+  milliseconds timeout{60'000};
+};
+
+struct NotifyConfig {
+  std::string webhook_url;
+  std::string webhook_format = "json";
+};
+
+struct Config {
+  std::string file;       // the file loaded; empty when none existed
+  std::string database;   // store URL, e.g. sqlite:///home/u/.local/share/multivio/multivio.db
+  std::string timezone;   // IANA name; empty: TZ env, then UTC
+  std::string key_file;
+  std::string data_dir;
+  DaemonConfig daemon;
+  FeedConfig feed;
+  LogConfig log;
+  AiConfig ai;
+  NotifyConfig notify;
+  /// platforms.<name>.<key> -> value (api_base, client_id, ...), kept as
+  /// strings; adapters read what they need.
+  std::map<std::string, std::map<std::string, std::string>> platforms;
+  /// "key.path" -> "default" | "<file>:<line>" | "env MULTIVIO_DB" | "flag"
+  std::map<std::string, std::string> origins;
+
+  /// Effective config as JSON (for `config show` / `--dump-config`).
+  nlohmann::json to_json() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+/// Reads the process environment.
+std::optional<std::string> process_env(const std::string& name);
+
+struct Paths {
+  std::string config_file;  // $XDG_CONFIG_HOME/multivio/config.yaml
+  std::string config_dir;
+  std::string data_dir;     // $XDG_DATA_HOME/multivio
+  std::string key_file;     // <config_dir>/key
+  std::string database;     // sqlite://<data_dir>/multivio.db
+};
+Paths default_paths(const EnvLookup& env = process_env);
+
+/// Loads the config. `explicit_path` (from --config) wins over MULTIVIO_CONFIG,
+/// which wins over the XDG default. A missing default file is fine; a missing
+/// explicit file is Error(usage). Malformed YAML, an unknown key (with a "did
+/// you mean" hint) or a wrong type is Error(usage) "<file>:<line>: <key>: ...".
+/// Env overrides: MULTIVIO_DB, MULTIVIO_KEY_FILE, MULTIVIO_LOG_LEVEL.
+Config load(const std::optional<std::string>& explicit_path, const EnvLookup& env = process_env);
+
+/// Parses "30s", "90m", "2h", "1d", "250ms" or a bare number of seconds.
+/// Throws Error(usage).
+milliseconds parse_duration(const std::string& text);
+
+/// "~/x" -> "$HOME/x".
+std::string expand_home(const std::string& path, const EnvLookup& env = process_env);
+
+}  // namespace multivio::config

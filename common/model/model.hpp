@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// Plain data for accounts, posts, targets and attempts (DESIGN §3), shared by
+// the store, the CLI, the daemon and the REST listener. No behaviour beyond
+// naming states and mapping to JSON lives here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace multivio::model {
+
+/// Every instant is UTC with millisecond resolution.
+using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+
+/// Milliseconds since the Unix epoch, the storage form of a Timestamp.
+inline std::int64_t to_millis(Timestamp t) noexcept { return t.time_since_epoch().count(); }
+inline Timestamp from_millis(std::int64_t ms) noexcept { return Timestamp{std::chrono::milliseconds{ms}}; }
+
+/// "2026-12-01T08:00:00Z" (milliseconds shown only when non-zero).
+std::string format_utc(Timestamp t);
+
+enum class TargetStatus {
+  draft, scheduled, claimed, publishing, published, retry_wait, failed, unknown, cancelled,
+};
+enum class PostStatus { draft, scheduled, publishing, published, partial, failed, cancelled, unknown };
+
+std::string_view to_string(TargetStatus s) noexcept;
+std::string_view to_string(PostStatus s) noexcept;
+/// Throws Error(usage) naming the accepted values when `name` is not a status.
+TargetStatus parse_target_status(std::string_view name);
+PostStatus parse_post_status(std::string_view name);
+
+struct Account {
+  std::int64_t id = 0;
+  std::string platform;   // registry name: "feed", "webhook", "x", ...
+  std::string name;       // unique per platform; REF is "platform:name"
+  std::string handle;     // display handle reported by the network, may be empty
+  nlohmann::json options = nlohmann::json::object();  // non-secret settings (url, path, format, ...)
+  std::string secrets_sealed;  // AES-256-GCM sealed JSON object of secrets; empty when none
+  bool healthy = true;
+  std::string health_note;
+  Timestamp created_at{};
+
+  std::string ref() const { return platform + ":" + name; }
+};
+
+struct Target {
+  std::int64_t id = 0;
+  std::int64_t post_id = 0;
+  std::int64_t account_id = 0;
+  std::string account_ref;  // "platform:name", filled by the store for display
+  std::string platform;
+  std::optional<std::string> variant;  // per-network text replacing the post text
+  nlohmann::json options = nlohmann::json::object();
+  TargetStatus status = TargetStatus::draft;
+  int attempts = 0;
+  std::optional<Timestamp> next_attempt_at;  // due time for scheduled and retry_wait
+  std::string lease_owner;
+  std::optional<Timestamp> lease_expires_at;
+  std::vector<std::string> remote_ids;  // several for a thread
+  std::string remote_url;
+  std::string error;
+  std::optional<Timestamp> published_at;
+};
+
+struct Post {
+  std::int64_t id = 0;
+  std::string text;
+  std::vector<std::string> media;  // file paths, checked readable at creation
+  std::vector<std::string> tags;
+  std::optional<Timestamp> scheduled_at;  // absent for drafts
+  std::string timezone;                   // zone the user wrote the time in, for display
+  std::string key;                        // caller's idempotency key (e.g. a CI run id), may be empty
+  Timestamp created_at{};
+  Timestamp updated_at{};
+  std::vector<Target> targets;
+
+  /// Derived from the targets (DESIGN §3).
+  PostStatus status() const;
+  /// The text the given target publishes: its variant or the post text.
+  const std::string& text_for(const Target& t) const { return t.variant ? *t.variant : text; }
+};
+
+enum class AttemptOutcome { pending, ok, transient, permanent, unknown };
+std::string_view to_string(AttemptOutcome o) noexcept;
+AttemptOutcome parse_attempt_outcome(std::string_view name);
+
+struct Attempt {
+  std::int64_t id = 0;
+  std::int64_t target_id = 0;
+  int number = 0;                  // 1-based per target
+  std::string idempotency_key;     // stable across retries of one target
+  std::string owner;               // daemon/CLI instance that made the call
+  Timestamp started_at{};
+  std::optional<Timestamp> finished_at;
+  AttemptOutcome outcome = AttemptOutcome::pending;
+  int http_status = 0;
+  std::string remote_id;
+  std::string error;
+};
+
+nlohmann::json to_json(const Account& a);  // never includes secrets
+nlohmann::json to_json(const Target& t);
+nlohmann::json to_json(const Post& p);     // includes targets[] and derived status
+nlohmann::json to_json(const Attempt& a);
+
+}  // namespace multivio::model

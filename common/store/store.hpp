@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// The persistence interface. Callers (CLI, daemon, REST) only see this; the
+// SQLite backend lives in sqlite_store.cpp and a PostgreSQL backend can be
+// added behind the same calls. Every method that changes more than one row
+// does so in one transaction. Methods throw multivio::Error: not_found for a
+// missing id, usage/validation for a constraint the caller broke, permanent
+// for an engine failure. Thread affinity: one Store per thread; open another
+// Store on the same URL for another thread (the daemon does).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/model/model.hpp"
+
+namespace multivio::store {
+
+using model::Timestamp;
+
+struct NewTarget {
+  std::int64_t account_id = 0;
+  std::optional<std::string> variant;
+  nlohmann::json options = nlohmann::json::object();
+};
+
+struct NewPost {
+  std::string text;
+  std::vector<std::string> media;
+  std::vector<std::string> tags;
+  std::optional<Timestamp> scheduled_at;  // none: draft
+  std::string timezone;
+  std::string key;  // idempotency key; empty for none
+  std::vector<NewTarget> targets;
+};
+
+struct PostFilter {
+  std::optional<model::PostStatus> status;      // derived post status
+  std::optional<model::TargetStatus> target_status;  // any target in this state
+  std::optional<std::int64_t> account_id;
+  std::optional<Timestamp> since;   // scheduled_at (or created_at for drafts) >= since
+  std::optional<Timestamp> until;   // ... < until
+  int limit = 100;
+  std::int64_t after_id = 0;  // cursor: only posts with id > after_id... ordered by id
+};
+
+/// A target the daemon owns under a lease, with what it needs to publish.
+struct Claim {
+  model::Target target;
+  model::Post post;  // the post without its targets list
+  model::Account account;
+};
+
+/// How an attempt ended, as decided by the state machine in schedule/.
+struct AttemptResult {
+  model::AttemptOutcome outcome = model::AttemptOutcome::ok;
+  model::TargetStatus next_status = model::TargetStatus::published;
+  std::optional<Timestamp> next_attempt_at;  // for retry_wait
+  int http_status = 0;
+  std::vector<std::string> remote_ids;
+  std::string remote_url;
+  std::string error;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Runs fn in one transaction; nested calls join the outer one. Rolls back
+  /// and rethrows when fn throws.
+  virtual void transaction(const std::function<void()>& fn) = 0;
+  /// Schema version after migrations (migrations run on open).
+  virtual int schema_version() = 0;
+
+  // Accounts. add_account throws usage when platform:name is taken.
+  virtual model::Account add_account(const model::Account& account) = 0;
+  virtual std::optional<model::Account> find_account(std::int64_t id) = 0;
+  virtual std::optional<model::Account> find_account(const std::string& platform, const std::string& name) = 0;
+  virtual std::vector<model::Account> list_accounts() = 0;
+  virtual void update_account_secrets(std::int64_t id, const std::string& sealed) = 0;
+  virtual void set_account_health(std::int64_t id, bool healthy, const std::string& note) = 0;
+  /// Throws usage when the account still has targets that are not finished.
+  virtual void remove_account(std::int64_t id) = 0;
+
+  // Posts. create_post returns the existing post (created=false) when key is
+  // non-empty and already used.
+  struct Created { model::Post post; bool created = true; };
+  virtual Created create_post(const NewPost& post, Timestamp now) = 0;
+  virtual std::optional<model::Post> find_post(std::int64_t id) = 0;
+  virtual std::optional<model::Post> find_post_by_key(const std::string& key) = 0;
+  virtual std::vector<model::Post> list_posts(const PostFilter& filter) = 0;
+  /// Replaces text/tags/media/variants of a post whose targets are all draft
+  /// or scheduled; throws usage otherwise.
+  virtual void update_post(const model::Post& post, Timestamp now) = 0;
+  /// Draft/scheduled/retry_wait targets become scheduled at `when`.
+  virtual void schedule_post(std::int64_t id, Timestamp when, const std::string& timezone, Timestamp now) = 0;
+  /// Unfinished targets become cancelled; published ones stay.
+  virtual void cancel_post(std::int64_t id, Timestamp now) = 0;
+  /// Throws usage while a target is claimed or publishing.
+  virtual void delete_post(std::int64_t id) = 0;
+  /// failed/unknown/cancelled targets become scheduled now; returns how many.
+  virtual int retry_post(std::int64_t id, Timestamp now) = 0;
+
+  // Publishing (daemon and `post publish`).
+  /// Earliest next_attempt_at of a scheduled or retry_wait target.
+  virtual std::optional<Timestamp> next_due() = 0;
+  /// Atomically leases up to `limit` due targets (next_attempt_at <= now) to owner.
+  virtual std::vector<Claim> claim_due(Timestamp now, const std::string& owner,
+                                       std::chrono::milliseconds lease, int limit) = 0;
+  /// Leases the given post's unfinished targets now, regardless of due time.
+  virtual std::vector<Claim> claim_post(std::int64_t post_id, Timestamp now, const std::string& owner,
+                                        std::chrono::milliseconds lease) = 0;
+  /// Commits the attempt row and moves the target to publishing, before any
+  /// network call. Throws usage when the lease is no longer owner's.
+  virtual model::Attempt begin_attempt(std::int64_t target_id, const std::string& owner, Timestamp now) = 0;
+  /// Completes the attempt and applies the transition, in one transaction.
+  virtual void finish_attempt(std::int64_t attempt_id, const AttemptResult& result, Timestamp now) = 0;
+  /// Gives back a claimed target that was not attempted (shutdown).
+  virtual void release_claim(std::int64_t target_id, const std::string& owner) = 0;
+  /// Expired leases: claimed -> scheduled; publishing -> unknown (the call may
+  /// have reached the network). Returns the targets that became unknown.
+  virtual std::vector<model::Target> recover_expired(Timestamp now) = 0;
+  virtual std::vector<model::Attempt> attempts(std::int64_t target_id) = 0;
+};
+
+/// Opens the backend named by url ("sqlite:///path", "sqlite:relative", or a
+/// bare path), creating the file and running migrations.
+std::unique_ptr<Store> open(const std::string& url);
+
+}  // namespace multivio::store

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// Text measurement shared by adapters. Depends on nothing else in the project.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace multivio::text {
+
+/// True when s is valid UTF-8.
+bool valid_utf8(std::string_view s) noexcept;
+/// Unicode code points in valid UTF-8 (Discord and Slack count these).
+std::size_t code_points(std::string_view s) noexcept;
+/// s with leading and trailing ASCII whitespace removed.
+std::string_view trim(std::string_view s) noexcept;
+/// Cuts s to at most max code points, never inside a UTF-8 sequence.
+std::string truncate_code_points(std::string_view s, std::size_t max);
+
+}  // namespace multivio::text
