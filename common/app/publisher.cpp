@@ -1,1 +1,65 @@
 // SPDX-License-Identifier: MIT
+#include "common/app/publisher.hpp"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/app/accounts.hpp"
+
+namespace multivio::app {
+
+Publisher::Publisher(Context& ctx, std::string owner)
+    : ctx_(ctx), owner_(std::move(owner)), rng_(std::random_device{}()) {}
+
+store::AttemptResult Publisher::publish(const store::Claim& claim) {
+  const auto& target = claim.target;
+  const auto& account = claim.account;
+  const model::Attempt attempt = ctx_.store().begin_attempt(target.id, owner_, ctx_.clock().now());
+  spdlog::debug("publishing post={} target={} attempt={} account={}", claim.post.id, target.id, attempt.id,
+                account.ref());
+
+  store::AttemptResult result;
+  bool dedupes = false;
+  try {
+    auto adapter = ctx_.adapter(account.platform);
+    dedupes = adapter->capabilities(&account).idempotency_key;
+    const std::string& text = claim.post.text_for(target);
+    // Rules can change between scheduling and publishing (an edited account,
+    // a new limit): a post that would be rejected is not sent at all.
+    const auto report = adapter->validate(text, claim.post.media, &account);
+    if (!report.ok()) {
+      std::string problems;
+      for (const auto& p : report.problems) problems += (problems.empty() ? "" : "; ") + p;
+      throw Error(ErrorKind::validation, problems);
+    }
+    const nlohmann::json secrets = open_secrets(ctx_, account);
+    platforms::PublishRequest request{claim.post, target, account, secrets, text, attempt.idempotency_key};
+    auto published = adapter->publish(request);
+    result = schedule::succeeded(std::move(published.remote_ids), std::move(published.remote_url),
+                                 published.http_status);
+  } catch (const Error& e) {
+    result = schedule::failed(e.with_prefix(account.ref()), attempt.number, dedupes, ctx_.retry_policy(),
+                              ctx_.clock().now(), rng_);
+  } catch (const std::exception& e) {
+    result = schedule::failed(Error(ErrorKind::permanent, account.ref() + ": internal error: " + e.what()),
+                              attempt.number, dedupes, ctx_.retry_policy(), ctx_.clock().now(), rng_);
+  }
+  ctx_.store().finish_attempt(attempt.id, result, ctx_.clock().now());
+
+  const auto level = result.next_status == model::TargetStatus::published ? spdlog::level::info
+                     : result.next_status == model::TargetStatus::retry_wait ? spdlog::level::warn
+                                                                               : spdlog::level::err;
+  spdlog::log(level, "{} post={} target={} attempt={} account={}{}{}", model::to_string(result.next_status),
+              claim.post.id, target.id, attempt.id, account.ref(), result.error.empty() ? "" : " error: ",
+              result.error);
+  return result;
+}
+
+std::string make_owner_id(std::string_view role) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(role) + "@" + host + ":" + std::to_string(::getpid()) + ":" + crypto::random_hex(4);
+}
+
+}  // namespace multivio::app

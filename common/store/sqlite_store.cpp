@@ -1,1 +1,839 @@
 // SPDX-License-Identifier: MIT
+// SQLite backend of store::Store (SQLiteCpp). WAL lets the CLI read while the
+// daemon writes; every write transaction starts with BEGIN IMMEDIATE so two
+// processes never deadlock upgrading a read lock (SQLite would answer BUSY
+// at once instead of waiting for the busy timeout).
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "common/crypto/crypto.hpp"
+#include "common/error.hpp"
+#include "common/store/migrations.hpp"
+#include "common/store/store.hpp"
+
+namespace multivio::store {
+namespace {
+
+using model::Account;
+using model::Attempt;
+using model::Post;
+using model::Target;
+using model::TargetStatus;
+
+constexpr int kBusyTimeoutMs = 10'000;
+constexpr const char* kUnfinished = "('draft','scheduled','claimed','publishing','retry_wait')";
+
+std::string sqlite_path(const std::string& url) {
+  std::string path = url;
+  if (path.rfind("sqlite://", 0) == 0) {
+    path = path.substr(9);
+  } else if (path.rfind("sqlite:", 0) == 0) {
+    path = path.substr(7);
+  } else if (path.find("://") != std::string::npos) {
+    throw_usage("unsupported database URL '" + url + "' (expected sqlite:///path/to/file.db)");
+  }
+  if (path.empty()) throw_usage("database URL '" + url + "' has no file path");
+  return path;
+}
+
+nlohmann::json parse_json_column(const SQLite::Column& c) {
+  const char* text = c.getText();
+  // Most rows hold an empty list or object; skipping the parser for those is
+  // what keeps `post list` over thousands of posts fast.
+  if (text[0] == '[' && text[1] == ']' && text[2] == '\0') return nlohmann::json::array();
+  if (text[0] == '{' && text[1] == '}' && text[2] == '\0') return nlohmann::json::object();
+  return nlohmann::json::parse(text);
+}
+
+std::vector<std::string> string_list(const SQLite::Column& c) {
+  return parse_json_column(c).get<std::vector<std::string>>();
+}
+
+std::optional<Timestamp> optional_time(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return model::from_millis(c.getInt64());
+}
+
+void bind_optional_time(SQLite::Statement& q, int index, const std::optional<Timestamp>& t) {
+  if (t) {
+    q.bind(index, model::to_millis(*t));
+  } else {
+    q.bind(index);
+  }
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(); }
+
+// Column lists shared by every query that builds these structs, so the
+// readers below index them by position.
+constexpr const char* kAccountColumns =
+    "a.id, a.platform, a.name, a.handle, a.options, a.secrets, a.healthy, a.health_note, a.created_at";
+constexpr const char* kPostColumns =
+    "p.id, p.text, p.media, p.tags, p.scheduled_at, p.timezone, p.key, p.created_at, p.updated_at";
+constexpr int kPostColumnCount = 9;
+constexpr const char* kTargetColumns =
+    "t.id, t.post_id, t.account_id, a.platform || ':' || a.name, a.platform, t.variant, t.options, t.status, "
+    "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
+    "t.published_at";
+constexpr const char* kAttemptColumns =
+    "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
+
+Account read_account(SQLite::Statement& q, int base = 0) {
+  Account a;
+  a.id = q.getColumn(base + 0).getInt64();
+  a.platform = q.getColumn(base + 1).getString();
+  a.name = q.getColumn(base + 2).getString();
+  a.handle = q.getColumn(base + 3).getString();
+  a.options = parse_json_column(q.getColumn(base + 4));
+  a.secrets_sealed = q.getColumn(base + 5).getString();
+  a.healthy = q.getColumn(base + 6).getInt() != 0;
+  a.health_note = q.getColumn(base + 7).getString();
+  a.created_at = model::from_millis(q.getColumn(base + 8).getInt64());
+  return a;
+}
+
+Post read_post(SQLite::Statement& q, int base = 0) {
+  Post p;
+  p.id = q.getColumn(base + 0).getInt64();
+  p.text = q.getColumn(base + 1).getString();
+  p.media = string_list(q.getColumn(base + 2));
+  p.tags = string_list(q.getColumn(base + 3));
+  p.scheduled_at = optional_time(q.getColumn(base + 4));
+  p.timezone = q.getColumn(base + 5).getString();
+  p.key = q.getColumn(base + 6).isNull() ? std::string() : q.getColumn(base + 6).getString();
+  p.created_at = model::from_millis(q.getColumn(base + 7).getInt64());
+  p.updated_at = model::from_millis(q.getColumn(base + 8).getInt64());
+  return p;
+}
+
+Target read_target(SQLite::Statement& q, int base = 0) {
+  Target t;
+  t.id = q.getColumn(base + 0).getInt64();
+  t.post_id = q.getColumn(base + 1).getInt64();
+  t.account_id = q.getColumn(base + 2).getInt64();
+  t.account_ref = q.getColumn(base + 3).getString();
+  t.platform = q.getColumn(base + 4).getString();
+  if (!q.getColumn(base + 5).isNull()) t.variant = q.getColumn(base + 5).getString();
+  t.options = parse_json_column(q.getColumn(base + 6));
+  t.status = model::parse_target_status(q.getColumn(base + 7).getText());
+  t.attempts = q.getColumn(base + 8).getInt();
+  t.next_attempt_at = optional_time(q.getColumn(base + 9));
+  t.lease_owner = q.getColumn(base + 10).getString();
+  t.lease_expires_at = optional_time(q.getColumn(base + 11));
+  t.remote_ids = string_list(q.getColumn(base + 12));
+  t.remote_url = q.getColumn(base + 13).getString();
+  t.error = q.getColumn(base + 14).getString();
+  t.published_at = optional_time(q.getColumn(base + 15));
+  return t;
+}
+
+Attempt read_attempt(SQLite::Statement& q) {
+  Attempt a;
+  a.id = q.getColumn(0).getInt64();
+  a.target_id = q.getColumn(1).getInt64();
+  a.number = q.getColumn(2).getInt();
+  a.idempotency_key = q.getColumn(3).getString();
+  a.owner = q.getColumn(4).getString();
+  a.started_at = model::from_millis(q.getColumn(5).getInt64());
+  a.finished_at = optional_time(q.getColumn(6));
+  a.outcome = model::parse_attempt_outcome(q.getColumn(7).getText());
+  a.http_status = q.getColumn(8).getInt();
+  a.remote_id = q.getColumn(9).getString();
+  a.error = q.getColumn(10).getString();
+  return a;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : db_(open_db(path)) {
+    db_.exec("PRAGMA foreign_keys = ON");
+    db_.exec("PRAGMA synchronous = NORMAL");
+    migrate();
+  }
+
+  void transaction(const std::function<void()>& fn) override {
+    if (depth_ > 0) {
+      ++depth_;
+      try {
+        fn();
+      } catch (...) {
+        --depth_;
+        throw;
+      }
+      --depth_;
+      return;
+    }
+    db_.exec("BEGIN IMMEDIATE");
+    depth_ = 1;
+    try {
+      fn();
+      db_.exec("COMMIT");
+      depth_ = 0;
+    } catch (...) {
+      depth_ = 0;
+      db_.tryExec("ROLLBACK");
+      throw;
+    }
+  }
+
+  int schema_version() override {
+    return db_.execAndGet("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").getInt();
+  }
+
+  // ---- accounts -----------------------------------------------------------
+
+  Account add_account(const Account& account) override {
+    Account out = account;
+    guarded([&] {
+      transaction([&] {
+        if (find_account(account.platform, account.name)) {
+          throw_usage("account " + account.ref() + " already exists (remove it first or pick another --name)");
+        }
+        SQLite::Statement q(db_,
+                            "INSERT INTO accounts (platform, name, handle, options, secrets, healthy, health_note, "
+                            "created_at) VALUES (?, ?, ?, ?, ?, 1, '', ?)");
+        q.bind(1, account.platform);
+        q.bind(2, account.name);
+        q.bind(3, account.handle);
+        q.bind(4, dump(account.options));
+        q.bind(5, account.secrets_sealed);
+        q.bind(6, model::to_millis(account.created_at));
+        q.exec();
+        out.id = db_.getLastInsertRowid();
+      });
+    });
+    return out;
+  }
+
+  std::optional<Account> find_account(std::int64_t id) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
+                                   " FROM accounts a WHERE a.id = ? AND a.removed_at IS NULL");
+      q.bind(1, id);
+      return q.executeStep() ? std::optional<Account>(read_account(q)) : std::nullopt;
+    });
+  }
+
+  std::optional<Account> find_account(const std::string& platform, const std::string& name) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
+                                   " FROM accounts a WHERE a.platform = ? AND a.name = ? AND a.removed_at IS NULL");
+      q.bind(1, platform);
+      q.bind(2, name);
+      return q.executeStep() ? std::optional<Account>(read_account(q)) : std::nullopt;
+    });
+  }
+
+  std::vector<Account> list_accounts() override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
+                                   " FROM accounts a WHERE a.removed_at IS NULL ORDER BY a.id");
+      std::vector<Account> out;
+      while (q.executeStep()) out.push_back(read_account(q));
+      return out;
+    });
+  }
+
+  void update_account_secrets(std::int64_t id, const std::string& sealed) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_, "UPDATE accounts SET secrets = ? WHERE id = ? AND removed_at IS NULL");
+        q.bind(1, sealed);
+        q.bind(2, id);
+        if (q.exec() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void set_account_health(std::int64_t id, bool healthy, const std::string& note) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_, "UPDATE accounts SET healthy = ?, health_note = ? WHERE id = ?");
+        q.bind(1, healthy ? 1 : 0);
+        q.bind(2, note);
+        q.bind(3, id);
+        if (q.exec() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void remove_account(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        auto account = find_account(id);
+        if (!account) throw_not_found("account " + std::to_string(id) + " does not exist");
+        SQLite::Statement busy(db_, std::string("SELECT COUNT(*) FROM targets WHERE account_id = ? AND status IN ") +
+                                        kUnfinished);
+        busy.bind(1, id);
+        busy.executeStep();
+        if (const int n = busy.getColumn(0).getInt(); n > 0) {
+          throw_usage("account " + account->ref() + " still has " + std::to_string(n) +
+                      " unfinished target(s); cancel or delete those posts first");
+        }
+        SQLite::Statement q(db_,
+                            "UPDATE accounts SET removed_at = ?, secrets = '', name = name || '#removed-' || id "
+                            "WHERE id = ?");
+        q.bind(1, model::to_millis(std::chrono::time_point_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now())));
+        q.bind(2, id);
+        q.exec();
+      });
+    });
+  }
+
+  // ---- posts --------------------------------------------------------------
+
+  Created create_post(const NewPost& post, Timestamp now) override {
+    Created result;
+    guarded([&] {
+      transaction([&] {
+        if (!post.key.empty()) {
+          if (auto existing = find_post_by_key(post.key)) {
+            result = Created{std::move(*existing), false};
+            return;
+          }
+        }
+        SQLite::Statement q(db_,
+                            "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, "
+                            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        q.bind(1, post.text);
+        q.bind(2, dump(post.media));
+        q.bind(3, dump(post.tags));
+        bind_optional_time(q, 4, post.scheduled_at);
+        q.bind(5, post.timezone);
+        if (post.key.empty()) {
+          q.bind(6);
+        } else {
+          q.bind(6, post.key);
+        }
+        q.bind(7, model::to_millis(now));
+        q.bind(8, model::to_millis(now));
+        q.exec();
+        const std::int64_t post_id = db_.getLastInsertRowid();
+        SQLite::Statement t(db_,
+                            "INSERT INTO targets (post_id, account_id, variant, options, status, next_attempt_at, "
+                            "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        const TargetStatus status = post.scheduled_at ? TargetStatus::scheduled : TargetStatus::draft;
+        for (const auto& target : post.targets) {
+          t.reset();
+          t.bind(1, post_id);
+          t.bind(2, target.account_id);
+          if (target.variant) {
+            t.bind(3, *target.variant);
+          } else {
+            t.bind(3);
+          }
+          t.bind(4, dump(target.options));
+          t.bind(5, std::string(model::to_string(status)));
+          bind_optional_time(t, 6, post.scheduled_at);
+          t.bind(7, crypto::random_hex(16));
+          t.exec();
+        }
+        result = Created{*find_post(post_id), true};
+      });
+    });
+    return result;
+  }
+
+  std::optional<Post> find_post(std::int64_t id) override {
+    return guarded([&]() -> std::optional<Post> {
+      SQLite::Statement q(db_, std::string("SELECT ") + kPostColumns + " FROM posts p WHERE p.id = ?");
+      q.bind(1, id);
+      if (!q.executeStep()) return std::nullopt;
+      Post p = read_post(q);
+      p.targets = targets_of(id);
+      return p;
+    });
+  }
+
+  std::optional<Post> find_post_by_key(const std::string& key) override {
+    return guarded([&]() -> std::optional<Post> {
+      SQLite::Statement q(db_, "SELECT id FROM posts WHERE key = ?");
+      q.bind(1, key);
+      if (!q.executeStep()) return std::nullopt;
+      return find_post(q.getColumn(0).getInt64());
+    });
+  }
+
+  std::vector<Post> list_posts(const PostFilter& filter) override {
+    return guarded([&] {
+      std::vector<Post> out;
+      std::int64_t before = filter.before_id;
+      const int limit = std::max(1, filter.limit);
+      // A derived post status cannot be expressed in SQL, so it is filtered
+      // here while paging on; every other criterion is in the query.
+      const int page = filter.status ? std::max(limit, 500) : limit;
+      while (static_cast<int>(out.size()) < limit) {
+        std::vector<Post> batch = list_page(filter, before, page);
+        if (batch.empty()) break;
+        before = batch.back().id;
+        const bool last_page = static_cast<int>(batch.size()) < page;
+        for (auto& p : batch) {
+          if (filter.status && p.status() != *filter.status) continue;
+          out.push_back(std::move(p));
+          if (static_cast<int>(out.size()) == limit) break;
+        }
+        if (last_page) break;
+      }
+      return out;
+    });
+  }
+
+  void update_post(const Post& post, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        auto current = find_post(post.id);
+        if (!current) throw_not_found("post " + std::to_string(post.id) + " does not exist");
+        for (const auto& t : current->targets) {
+          if (t.status == TargetStatus::claimed || t.status == TargetStatus::publishing) {
+            throw_usage("post " + std::to_string(post.id) + " is being published right now; try again when it is done");
+          }
+        }
+        SQLite::Statement q(db_, "UPDATE posts SET text = ?, media = ?, tags = ?, updated_at = ? WHERE id = ?");
+        q.bind(1, post.text);
+        q.bind(2, dump(post.media));
+        q.bind(3, dump(post.tags));
+        q.bind(4, model::to_millis(now));
+        q.bind(5, post.id);
+        q.exec();
+        SQLite::Statement v(db_, "UPDATE targets SET variant = ? WHERE id = ? AND post_id = ?");
+        for (const auto& t : post.targets) {
+          v.reset();
+          if (t.variant) {
+            v.bind(1, *t.variant);
+          } else {
+            v.bind(1);
+          }
+          v.bind(2, t.id);
+          v.bind(3, post.id);
+          v.exec();
+        }
+      });
+    });
+  }
+
+  void schedule_post(std::int64_t id, Timestamp when, const std::string& timezone, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'scheduled', next_attempt_at = ?, error = '' "
+                            "WHERE post_id = ? AND status IN ('draft','scheduled','retry_wait')");
+        q.bind(1, model::to_millis(when));
+        q.bind(2, id);
+        if (q.exec() == 0) {
+          throw_usage("post " + std::to_string(id) +
+                      " has no draft or scheduled target left to schedule (use 'post retry' for failed ones)");
+        }
+        SQLite::Statement p(db_, "UPDATE posts SET scheduled_at = ?, timezone = ?, updated_at = ? WHERE id = ?");
+        p.bind(1, model::to_millis(when));
+        p.bind(2, timezone);
+        p.bind(3, model::to_millis(now));
+        p.bind(4, id);
+        p.exec();
+      });
+    });
+  }
+
+  void cancel_post(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'cancelled', next_attempt_at = NULL, lease_owner = '', "
+                            "lease_expires_at = NULL WHERE post_id = ? AND status IN "
+                            "('draft','scheduled','claimed','retry_wait')");
+        q.bind(1, id);
+        if (q.exec() == 0) throw_usage("post " + std::to_string(id) + " has nothing left to cancel");
+        touch_post(id, now);
+      });
+    });
+  }
+
+  void delete_post(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        SQLite::Statement busy(
+            db_, "SELECT COUNT(*) FROM targets WHERE post_id = ? AND status IN ('claimed','publishing')");
+        busy.bind(1, id);
+        busy.executeStep();
+        if (busy.getColumn(0).getInt() > 0) {
+          throw_usage("post " + std::to_string(id) + " is being published right now; cancel it or wait");
+        }
+        SQLite::Statement q(db_, "DELETE FROM posts WHERE id = ?");
+        q.bind(1, id);
+        q.exec();
+      });
+    });
+  }
+
+  int retry_post(std::int64_t id, Timestamp now) override {
+    int changed = 0;
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'scheduled', next_attempt_at = ?, error = '', "
+                            "lease_owner = '', lease_expires_at = NULL "
+                            "WHERE post_id = ? AND status IN ('failed','unknown','cancelled')");
+        q.bind(1, model::to_millis(now));
+        q.bind(2, id);
+        changed = q.exec();
+        if (changed > 0) touch_post(id, now);
+      });
+    });
+    return changed;
+  }
+
+  // ---- publishing ---------------------------------------------------------
+
+  std::optional<Timestamp> next_due() override {
+    return guarded([&] {
+      SQLite::Statement q(db_,
+                          "SELECT MIN(next_attempt_at) FROM targets WHERE status IN ('scheduled','retry_wait')");
+      q.executeStep();
+      return optional_time(q.getColumn(0));
+    });
+  }
+
+  std::vector<Claim> claim_due(Timestamp now, const std::string& owner, std::chrono::milliseconds lease,
+                               int limit) override {
+    return claim_where(
+        "status IN ('scheduled','retry_wait') AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?4", now,
+        owner, lease, limit, 0);
+  }
+
+  std::vector<Claim> claim_post(std::int64_t post_id, Timestamp now, const std::string& owner,
+                                std::chrono::milliseconds lease) override {
+    return claim_where("post_id = ?5 AND status IN ('draft','scheduled','retry_wait')", now, owner, lease, -1,
+                       post_id);
+  }
+
+  Attempt begin_attempt(std::int64_t target_id, const std::string& owner, Timestamp now) override {
+    Attempt a;
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement t(db_, "SELECT status, lease_owner, attempts, idempotency_key FROM targets WHERE id = ?");
+        t.bind(1, target_id);
+        if (!t.executeStep()) throw_not_found("target " + std::to_string(target_id) + " does not exist");
+        if (t.getColumn(0).getString() != "claimed" || t.getColumn(1).getString() != owner) {
+          throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+        }
+        a.target_id = target_id;
+        a.number = t.getColumn(2).getInt() + 1;
+        a.idempotency_key = t.getColumn(3).getString();
+        a.owner = owner;
+        a.started_at = now;
+        SQLite::Statement ins(db_,
+                              "INSERT INTO attempts (target_id, number, idempotency_key, owner, started_at, outcome) "
+                              "VALUES (?, ?, ?, ?, ?, 'pending')");
+        ins.bind(1, target_id);
+        ins.bind(2, a.number);
+        ins.bind(3, a.idempotency_key);
+        ins.bind(4, owner);
+        ins.bind(5, model::to_millis(now));
+        ins.exec();
+        a.id = db_.getLastInsertRowid();
+        SQLite::Statement up(db_, "UPDATE targets SET status = 'publishing', attempts = ? WHERE id = ?");
+        up.bind(1, a.number);
+        up.bind(2, target_id);
+        up.exec();
+      });
+    });
+    return a;
+  }
+
+  void finish_attempt(std::int64_t attempt_id, const AttemptResult& result, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement find(db_,
+                               "SELECT a.target_id, t.status, "
+                               "(SELECT MAX(id) FROM attempts WHERE target_id = a.target_id) "
+                               "FROM attempts a JOIN targets t ON t.id = a.target_id WHERE a.id = ?");
+        find.bind(1, attempt_id);
+        if (!find.executeStep()) throw_not_found("attempt " + std::to_string(attempt_id) + " does not exist");
+        const std::int64_t target_id = find.getColumn(0).getInt64();
+        const std::string status = find.getColumn(1).getString();
+        const bool latest = find.getColumn(2).getInt64() == attempt_id;
+
+        std::string remote_id;
+        for (const auto& id : result.remote_ids) remote_id += (remote_id.empty() ? "" : ",") + id;
+        SQLite::Statement a(db_,
+                            "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, remote_id = ?, "
+                            "error = ? WHERE id = ?");
+        a.bind(1, model::to_millis(now));
+        a.bind(2, std::string(model::to_string(result.outcome)));
+        a.bind(3, result.http_status);
+        a.bind(4, remote_id);
+        a.bind(5, result.error);
+        a.bind(6, attempt_id);
+        a.exec();
+
+        // A call that outlived its lease may find the target already marked
+        // unknown by recovery; its real outcome is better information, so it
+        // still applies. Anything else means someone else owns the target.
+        if (!latest || (status != "publishing" && status != "unknown")) return;
+        const bool published = result.next_status == TargetStatus::published;
+        SQLite::Statement t(db_,
+                            "UPDATE targets SET status = ?, next_attempt_at = ?, lease_owner = '', "
+                            "lease_expires_at = NULL, error = ?, "
+                            "remote_ids = CASE WHEN ?4 THEN ?5 ELSE remote_ids END, "
+                            "remote_url = CASE WHEN ?4 THEN ?6 ELSE remote_url END, "
+                            "published_at = CASE WHEN ?4 THEN ?7 ELSE published_at END WHERE id = ?8");
+        t.bind(1, std::string(model::to_string(result.next_status)));
+        bind_optional_time(t, 2, result.next_status == TargetStatus::retry_wait ? result.next_attempt_at
+                                                                                  : std::optional<Timestamp>{});
+        t.bind(3, published ? std::string() : result.error);
+        t.bind(4, published ? 1 : 0);
+        t.bind(5, dump(result.remote_ids));
+        t.bind(6, result.remote_url);
+        t.bind(7, model::to_millis(now));
+        t.bind(8, target_id);
+        t.exec();
+        SQLite::Statement p(db_, "UPDATE posts SET updated_at = ? WHERE id = (SELECT post_id FROM targets WHERE id = ?)");
+        p.bind(1, model::to_millis(now));
+        p.bind(2, target_id);
+        p.exec();
+      });
+    });
+  }
+
+  void release_claim(std::int64_t target_id, const std::string& owner) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = CASE WHEN next_attempt_at IS NULL THEN 'draft' "
+                            "WHEN attempts > 0 THEN 'retry_wait' ELSE 'scheduled' END, "
+                            "lease_owner = '', lease_expires_at = NULL "
+                            "WHERE id = ? AND status = 'claimed' AND lease_owner = ?");
+        q.bind(1, target_id);
+        q.bind(2, owner);
+        q.exec();
+      });
+    });
+  }
+
+  std::vector<Target> recover_expired(Timestamp now) override {
+    std::vector<Target> unknown;
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement back(db_,
+                               "UPDATE targets SET status = CASE WHEN attempts > 0 THEN 'retry_wait' ELSE "
+                               "'scheduled' END, next_attempt_at = COALESCE(next_attempt_at, ?1), "
+                               "lease_owner = '', lease_expires_at = NULL "
+                               "WHERE status = 'claimed' AND lease_expires_at < ?1");
+        back.bind(1, model::to_millis(now));
+        back.exec();
+
+        SQLite::Statement find(db_, std::string("SELECT ") + kTargetColumns +
+                                        " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                        "WHERE t.status = 'publishing' AND t.lease_expires_at < ?");
+        find.bind(1, model::to_millis(now));
+        while (find.executeStep()) unknown.push_back(read_target(find));
+        const std::string why =
+            "the publishing process stopped during the call (lease expired); the post may or may not have been "
+            "published, so it is not re-sent: check the network, then 'multivio post retry' if it is missing";
+        SQLite::Statement mark(db_,
+                               "UPDATE targets SET status = 'unknown', error = ?, lease_owner = '', "
+                               "lease_expires_at = NULL, next_attempt_at = NULL WHERE id = ?");
+        SQLite::Statement att(db_,
+                              "UPDATE attempts SET outcome = 'unknown', finished_at = ?, error = ? "
+                              "WHERE target_id = ? AND outcome = 'pending'");
+        for (auto& t : unknown) {
+          mark.reset();
+          mark.bind(1, why);
+          mark.bind(2, t.id);
+          mark.exec();
+          att.reset();
+          att.bind(1, model::to_millis(now));
+          att.bind(2, why);
+          att.bind(3, t.id);
+          att.exec();
+          t.status = TargetStatus::unknown;
+          t.error = why;
+        }
+      });
+    });
+    return unknown;
+  }
+
+  std::vector<Attempt> attempts(std::int64_t target_id) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kAttemptColumns +
+                                   " FROM attempts WHERE target_id = ? ORDER BY number, id");
+      q.bind(1, target_id);
+      std::vector<Attempt> out;
+      while (q.executeStep()) out.push_back(read_attempt(q));
+      return out;
+    });
+  }
+
+ private:
+  static SQLite::Database open_db(const std::string& path) {
+    if (path != ":memory:") {
+      const auto parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty() && !std::filesystem::exists(parent)) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);
+        if (ec) throw_permanent("cannot create database directory " + parent.string() + ": " + ec.message());
+        ::chmod(parent.c_str(), 0700);
+      }
+    }
+    try {
+      SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+      if (path != ":memory:") db.exec("PRAGMA journal_mode = WAL");
+      return db;
+    } catch (const SQLite::Exception& e) {
+      throw_permanent("cannot open database " + path + ": " + e.what());
+    }
+  }
+
+  // SQLite errors become Error(permanent) naming the database; our own
+  // Errors pass through unchanged.
+  template <typename Fn>
+  auto guarded(Fn&& fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const SQLite::Exception& e) {
+      throw Error(ErrorKind::permanent, std::string("database: ") + e.what());
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::permanent, std::string("database holds malformed JSON: ") + e.what());
+    }
+  }
+
+  void migrate() {
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)");
+    const int current = schema_version();
+    for (const auto& m : migrations()) {
+      if (m.version <= current) continue;
+      transaction([&] {
+        // Another process may have migrated between our check and the lock.
+        if (schema_version() >= m.version) return;
+        db_.exec(m.sqlite);
+        SQLite::Statement q(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+        q.bind(1, m.version);
+        q.bind(2, m.name);
+        q.bind(3, static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+        q.exec();
+      });
+    }
+  }
+
+  void require_post(std::int64_t id) {
+    SQLite::Statement q(db_, "SELECT 1 FROM posts WHERE id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) throw_not_found("post " + std::to_string(id) + " does not exist");
+  }
+
+  void touch_post(std::int64_t id, Timestamp now) {
+    SQLite::Statement q(db_, "UPDATE posts SET updated_at = ? WHERE id = ?");
+    q.bind(1, model::to_millis(now));
+    q.bind(2, id);
+    q.exec();
+  }
+
+  std::vector<Target> targets_of(std::int64_t post_id) {
+    SQLite::Statement q(db_, std::string("SELECT ") + kTargetColumns +
+                                 " FROM targets t JOIN accounts a ON a.id = t.account_id WHERE t.post_id = ? "
+                                 "ORDER BY t.id");
+    q.bind(1, post_id);
+    std::vector<Target> out;
+    while (q.executeStep()) out.push_back(read_target(q));
+    return out;
+  }
+
+  // One query returns posts with their targets (newest post first), so a
+  // listing costs one statement however many posts it shows.
+  std::vector<Post> list_page(const PostFilter& filter, std::int64_t before, int limit) {
+    std::ostringstream where;
+    where << "1 = 1";
+    if (before > 0) where << " AND p.id < :before";
+    if (filter.since) where << " AND COALESCE(p.scheduled_at, p.created_at) >= :since";
+    if (filter.until) where << " AND COALESCE(p.scheduled_at, p.created_at) < :until";
+    if (filter.account_id) where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.account_id = :account)";
+    if (filter.target_status) where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.status = :tstatus)";
+    const std::string sql = std::string("SELECT ") + kPostColumns + ", " + kTargetColumns +
+                            " FROM (SELECT * FROM posts p WHERE " + where.str() +
+                            " ORDER BY p.id DESC LIMIT :limit) p "
+                            "LEFT JOIN targets t ON t.post_id = p.id LEFT JOIN accounts a ON a.id = t.account_id "
+                            "ORDER BY p.id DESC, t.id";
+    SQLite::Statement q(db_, sql);
+    if (before > 0) q.bind(":before", before);
+    if (filter.since) q.bind(":since", model::to_millis(*filter.since));
+    if (filter.until) q.bind(":until", model::to_millis(*filter.until));
+    if (filter.account_id) q.bind(":account", *filter.account_id);
+    if (filter.target_status) q.bind(":tstatus", std::string(model::to_string(*filter.target_status)));
+    q.bind(":limit", limit);
+    std::vector<Post> out;
+    while (q.executeStep()) {
+      const std::int64_t id = q.getColumn(0).getInt64();
+      if (out.empty() || out.back().id != id) out.push_back(read_post(q));
+      if (!q.getColumn(kPostColumnCount).isNull()) out.back().targets.push_back(read_target(q, kPostColumnCount));
+    }
+    return out;
+  }
+
+  // Leases matching targets in one UPDATE ... RETURNING, then loads what the
+  // publisher needs. The WHERE text may use ?1 (now), ?4 (limit), ?5 (post).
+  std::vector<Claim> claim_where(const std::string& condition, Timestamp now, const std::string& owner,
+                                 std::chrono::milliseconds lease, int limit, std::int64_t post_id) {
+    return guarded([&] {
+      std::vector<Claim> claims;
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'claimed', lease_owner = ?2, lease_expires_at = ?3 "
+                            "WHERE id IN (SELECT id FROM targets WHERE " +
+                                condition + ") RETURNING id");
+        q.bind(1, model::to_millis(now));
+        q.bind(2, owner);
+        q.bind(3, model::to_millis(now + lease));
+        if (condition.find("?4") != std::string::npos) q.bind(4, limit);
+        if (condition.find("?5") != std::string::npos) q.bind(5, post_id);
+        std::vector<std::int64_t> ids;
+        while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+        q.reset();
+        SQLite::Statement load(db_, std::string("SELECT ") + kTargetColumns + ", " + kPostColumns + ", " +
+                                        kAccountColumns +
+                                        " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                        "JOIN posts p ON p.id = t.post_id WHERE t.id = ?");
+        for (const auto id : ids) {
+          load.reset();
+          load.bind(1, id);
+          if (!load.executeStep()) continue;
+          Claim c;
+          c.target = read_target(load);
+          c.post = read_post(load, 16);
+          c.account = read_account(load, 16 + kPostColumnCount);
+          claims.push_back(std::move(c));
+        }
+      });
+      return claims;
+    });
+  }
+
+  SQLite::Database db_;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open(const std::string& url) {
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    throw_usage("PostgreSQL databases are not supported by this build yet (use sqlite:///path/to/file.db)");
+  }
+  const std::string path = sqlite_path(url);
+  try {
+    return std::make_unique<SqliteStore>(path);
+  } catch (const SQLite::Exception& e) {
+    throw Error(ErrorKind::permanent, "database " + path + ": " + e.what());
+  }
+}
+
+}  // namespace multivio::store

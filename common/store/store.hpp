@@ -43,7 +43,7 @@ struct PostFilter {
   std::optional<Timestamp> since;   // scheduled_at (or created_at for drafts) >= since
   std::optional<Timestamp> until;   // ... < until
   int limit = 100;
-  std::int64_t after_id = 0;  // cursor: only posts with id > after_id... ordered by id
+  std::int64_t before_id = 0;  // cursor: newest first, only ids below this (0: from the newest)
 };
 
 /// A target the daemon owns under a lease, with what it needs to publish.
@@ -82,6 +82,8 @@ class Store {
   virtual void update_account_secrets(std::int64_t id, const std::string& sealed) = 0;
   virtual void set_account_health(std::int64_t id, bool healthy, const std::string& note) = 0;
   /// Throws usage when the account still has targets that are not finished.
+  /// Finished history stays readable: the row is kept, renamed and its
+  /// secrets wiped.
   virtual void remove_account(std::int64_t id) = 0;
 
   // Posts. create_post returns the existing post (created=false) when key is

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#include "common/store/migrations.hpp"
+
+#include <array>
+
+namespace multivio::store {
+namespace {
+
+// Times are INTEGER milliseconds since the Unix epoch (UTC). JSON lists and
+// objects are TEXT. The partial indexes cover exactly the predicates the
+// daemon's due-time and lease-recovery queries use.
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "initial schema", R"sql(
+CREATE TABLE accounts (
+  id          INTEGER PRIMARY KEY,
+  platform    TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  handle      TEXT NOT NULL DEFAULT '',
+  options     TEXT NOT NULL DEFAULT '{}',
+  secrets     TEXT NOT NULL DEFAULT '',
+  healthy     INTEGER NOT NULL DEFAULT 1,
+  health_note TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  removed_at  INTEGER,
+  UNIQUE (platform, name)
+);
+CREATE TABLE posts (
+  id           INTEGER PRIMARY KEY,
+  text         TEXT NOT NULL,
+  media        TEXT NOT NULL DEFAULT '[]',
+  tags         TEXT NOT NULL DEFAULT '[]',
+  scheduled_at INTEGER,
+  timezone     TEXT NOT NULL DEFAULT '',
+  key          TEXT UNIQUE,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE TABLE targets (
+  id               INTEGER PRIMARY KEY,
+  post_id          INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+  account_id       INTEGER NOT NULL REFERENCES accounts (id),
+  variant          TEXT,
+  options          TEXT NOT NULL DEFAULT '{}',
+  status           TEXT NOT NULL CHECK (status IN ('draft','scheduled','claimed','publishing','published',
+                                                   'retry_wait','failed','unknown','cancelled')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER,
+  lease_owner      TEXT NOT NULL DEFAULT '',
+  lease_expires_at INTEGER,
+  idempotency_key  TEXT NOT NULL,
+  remote_ids       TEXT NOT NULL DEFAULT '[]',
+  remote_url       TEXT NOT NULL DEFAULT '',
+  error            TEXT NOT NULL DEFAULT '',
+  published_at     INTEGER
+);
+CREATE INDEX targets_due ON targets (next_attempt_at) WHERE status IN ('scheduled','retry_wait');
+CREATE INDEX targets_lease ON targets (lease_expires_at) WHERE status IN ('claimed','publishing');
+CREATE INDEX targets_post ON targets (post_id);
+CREATE INDEX targets_account ON targets (account_id);
+CREATE TABLE attempts (
+  id              INTEGER PRIMARY KEY,
+  target_id       INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+  number          INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  owner           TEXT NOT NULL,
+  started_at      INTEGER NOT NULL,
+  finished_at     INTEGER,
+  outcome         TEXT NOT NULL DEFAULT 'pending',
+  http_status     INTEGER NOT NULL DEFAULT 0,
+  remote_id       TEXT NOT NULL DEFAULT '',
+  error           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attempts_target ON attempts (target_id);
+)sql"},
+}};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+}  // namespace multivio::store
