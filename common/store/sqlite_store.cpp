@@ -824,6 +824,12 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
+std::string local_file(const std::string& url) {
+  if (url.find("://") != std::string::npos && url.rfind("sqlite://", 0) != 0) return {};
+  const std::string path = sqlite_path(url);
+  return path == ":memory:" ? std::string() : path;
+}
+
 std::unique_ptr<Store> open(const std::string& url) {
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     throw_usage("PostgreSQL databases are not supported by this build yet (use sqlite:///path/to/file.db)");

@@ -131,4 +131,8 @@ class Store {
 /// bare path), creating the file and running migrations.
 std::unique_ptr<Store> open(const std::string& url);
 
+/// The database file behind a SQLite URL (for change watching), or empty for
+/// a server database or an in-memory one.
+std::string local_file(const std::string& url);
+
 }  // namespace multivio::store

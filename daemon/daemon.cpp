@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/daemon.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/app/publisher.hpp"
+#include "common/log/log.hpp"
+#include "daemon/systemd.hpp"
+
+namespace multivio::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+// SIGUSR1 only wakes the signal thread so it can exit with the daemon.
+constexpr int kQuitSignal = SIGUSR1;
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, kQuitSignal);
+  return set;
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)), ctx_(options_.app) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw_permanent(std::string("eventfd: ") + std::strerror(errno));
+}
+
+Daemon::~Daemon() {
+  {
+    std::lock_guard lock(mutex_);
+    workers_quit_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  if (watch_fd_ >= 0) ::close(watch_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Daemon::request_stop() {
+  stop_ = true;
+  wake();
+}
+
+void Daemon::request_reload() {
+  reload_ = true;
+  wake();
+}
+
+void Daemon::wake() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Daemon::setup_logging() {
+  const auto& cfg = ctx_.config();
+  log::setup("multiviod", options_.log_level.empty() ? cfg.log.level : options_.log_level,
+             options_.log_format.empty() ? cfg.log.format : options_.log_format);
+}
+
+int Daemon::run() {
+  setup_logging();
+  const auto& cfg = ctx_.config();
+  workers_ = std::max(1, cfg.daemon.workers);
+  owner_ = app::make_owner_id("multiviod");
+  ctx_.store();   // open and migrate before announcing readiness
+  ctx_.sealer();  // a missing key should stop us now, not at the first post
+
+  // Changes committed by other processes land in the WAL file; watching the
+  // directory wakes us for a post scheduled a second from now without polling.
+  if (const auto file = store::local_file(cfg.database); !file.empty()) {
+    watch_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    const auto dir = std::filesystem::path(file).parent_path();
+    if (watch_fd_ >= 0 &&
+        ::inotify_add_watch(watch_fd_, dir.empty() ? "." : dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+      ::close(watch_fd_);
+      watch_fd_ = -1;
+    }
+    watched_name_ = std::filesystem::path(file).filename().string();
+  }
+
+  start_workers();
+  spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, cfg.database,
+               options_.once ? "yes" : "no");
+  systemd::ready("publishing with " + std::to_string(workers_) + " workers");
+
+  while (!stop_) {
+    if (reload_.exchange(false)) apply_reload();
+    const int claimed = claim_pass();
+    if (options_.once && claimed == 0 && idle()) {
+      const auto next = ctx_.store().next_due();
+      if (!next || *next > ctx_.clock().now()) break;
+    }
+    if (systemd::watchdog_interval()) systemd::watchdog();
+    wait_for_event(sleep_budget());
+  }
+  shutdown();
+
+  std::lock_guard lock(mutex_);
+  spdlog::info("stopped published={} retry_wait={} failed={} unknown={}", counts_.published, counts_.retry,
+               counts_.failed, counts_.unknown);
+  return options_.once && (counts_.failed > 0 || counts_.unknown > 0) ? 1 : 0;
+}
+
+void Daemon::start_workers() {
+  threads_.reserve(static_cast<std::size_t>(workers_));
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+}
+
+void Daemon::worker_loop(int index) {
+  // Each worker has its own database connection and HTTP handle.
+  app::Context ctx(options_.app);
+  int generation = config_generation_;
+  app::Publisher publisher(ctx, owner_);
+  for (;;) {
+    store::Claim claim;
+    {
+      std::unique_lock lock(mutex_);
+      work_cv_.wait(lock, [&] { return workers_quit_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      claim = std::move(queue_.front());
+      queue_.pop_front();
+      ++in_flight_;
+    }
+    if (generation != config_generation_) {
+      generation = config_generation_;
+      try {
+        ctx.reload_config();
+      } catch (const std::exception& e) {
+        spdlog::error("worker={} keeps its previous config: {}", index, e.what());
+      }
+    }
+    model::TargetStatus status = model::TargetStatus::unknown;
+    try {
+      status = publisher.publish(claim).next_status;
+    } catch (const std::exception& e) {
+      // The attempt row could not be written (lease lost, database error):
+      // nothing was sent, and the lease will expire and be recovered.
+      spdlog::error("worker={} post={} target={} not published: {}", index, claim.post.id, claim.target.id,
+                    e.what());
+      status = model::TargetStatus::retry_wait;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+      switch (status) {
+        case model::TargetStatus::published: ++counts_.published; break;
+        case model::TargetStatus::retry_wait: ++counts_.retry; break;
+        case model::TargetStatus::failed: ++counts_.failed; break;
+        default: ++counts_.unknown; break;
+      }
+    }
+    done_cv_.notify_all();
+    wake();
+  }
+}
+
+bool Daemon::idle() {
+  std::lock_guard lock(mutex_);
+  return queue_.empty() && in_flight_ == 0;
+}
+
+int Daemon::claim_pass() {
+  const auto now = ctx_.clock().now();
+  for (const auto& t : ctx_.store().recover_expired(now)) {
+    spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
+    std::lock_guard lock(mutex_);
+    ++counts_.unknown;
+  }
+  int free = 0;
+  {
+    std::lock_guard lock(mutex_);
+    free = workers_ - static_cast<int>(queue_.size()) - in_flight_;
+  }
+  if (free <= 0) return 0;
+  auto claims = ctx_.store().claim_due(now, owner_, ctx_.config().daemon.lease, free);
+  if (claims.empty()) return 0;
+  const int n = static_cast<int>(claims.size());
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& c : claims) queue_.push_back(std::move(c));
+  }
+  work_cv_.notify_all();
+  return n;
+}
+
+std::chrono::milliseconds Daemon::sleep_budget() {
+  const auto& cfg = ctx_.config().daemon;
+  std::chrono::milliseconds budget = cfg.poll_interval;
+  bool workers_full = false;
+  {
+    std::lock_guard lock(mutex_);
+    workers_full = static_cast<int>(queue_.size()) + in_flight_ >= workers_;
+  }
+  // With every worker busy, a finishing worker wakes us; otherwise sleep
+  // until the earliest due target (the store answers from an index).
+  if (!workers_full) {
+    if (const auto next = ctx_.store().next_due()) {
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - ctx_.clock().now());
+      budget = std::clamp(until, 0ms, budget);
+    }
+  }
+  if (const auto wd = systemd::watchdog_interval()) budget = std::min(budget, *wd);
+  return budget;
+}
+
+void Daemon::wait_for_event(std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}};
+  const int nfds = watch_fd_ >= 0 ? 2 : 1;
+  const int rc = ::poll(fds, static_cast<nfds_t>(nfds), static_cast<int>(timeout.count()));
+  if (rc <= 0) return;
+  if (fds[0].revents & POLLIN) {
+    std::uint64_t value = 0;
+    [[maybe_unused]] auto n = ::read(wake_fd_, &value, sizeof value);
+  }
+  if (nfds == 2 && (fds[1].revents & POLLIN)) {
+    // Drain; any event in the directory just means "look again". Events for
+    // unrelated files only cost one cheap query.
+    alignas(inotify_event) char buf[4096];
+    while (::read(watch_fd_, buf, sizeof buf) > 0) {
+    }
+  }
+}
+
+void Daemon::apply_reload() {
+  systemd::reloading();
+  try {
+    ctx_.reload_config();
+    setup_logging();
+    ++config_generation_;
+    spdlog::info("reloaded config file={}", ctx_.config().file.empty() ? "(none)" : ctx_.config().file);
+  } catch (const std::exception& e) {
+    spdlog::error("config reload failed, keeping the previous one: {}", e.what());
+  }
+  systemd::ready("reloaded");
+}
+
+void Daemon::shutdown() {
+  systemd::stopping();
+  std::deque<store::Claim> unstarted;
+  {
+    std::lock_guard lock(mutex_);
+    unstarted.swap(queue_);
+  }
+  for (const auto& c : unstarted) {
+    try {
+      ctx_.store().release_claim(c.target.id, owner_);
+    } catch (const std::exception& e) {
+      spdlog::warn("could not release target={}: {}", c.target.id, e.what());
+    }
+  }
+  const auto grace = ctx_.config().daemon.shutdown_grace;
+  std::unique_lock lock(mutex_);
+  if (in_flight_ > 0) spdlog::info("stopping: waiting up to {} ms for {} in-flight call(s)", grace.count(), in_flight_);
+  if (!done_cv_.wait_for(lock, grace, [&] { return in_flight_ == 0; })) {
+    // Calls still running become `unknown` through lease expiry; exiting is
+    // better than hanging past what systemd allows.
+    spdlog::warn("stopping: {} call(s) still in flight after the grace period", in_flight_);
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+}
+
+int run(int argc, char** argv) {
+  CLI::App cli{"multiviod: publishes scheduled multivio posts when they are due.", "multiviod"};
+  DaemonOptions options;
+  std::string config_path, db, tz;
+  bool dump_config = false;
+  cli.add_option("--config", config_path, "Config file (default $XDG_CONFIG_HOME/multivio/config.yaml)");
+  cli.add_option("--db", db, "Database URL, overriding the config (sqlite:///path)");
+  cli.add_option("--tz", tz, "Time zone for log messages about schedules");
+  cli.add_flag("--once", options.once, "Publish everything due now, wait for it, and exit (for cron and timers)");
+  cli.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  cli.add_option("--log-format", options.log_format, "auto (text on a terminal, JSON otherwise), text or json")
+      ->check(CLI::IsMember({"auto", "text", "json"}));
+  cli.add_flag("--dump-config", dump_config, "Print the effective configuration as JSON and exit");
+  cli.set_version_flag("--version", "multiviod 0.1.0");
+  cli.footer(
+      "Examples:\n"
+      "  multiviod                      run in the foreground until SIGTERM\n"
+      "  multiviod --once               publish what is due, then exit (cron, systemd timer)\n"
+      "  multiviod --log-format json    JSON lines on stderr, e.g. for journald\n"
+      "Signals: SIGTERM/SIGINT stop gracefully (a second SIGINT forces), SIGHUP reloads the config.\n"
+      "See multiviod(8).");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (!config_path.empty()) options.app.config_path = config_path;
+  if (!db.empty()) options.app.database = db;
+  options.app.timezone = tz;
+
+  try {
+    if (dump_config) {
+      app::Context ctx(options.app);
+      std::cout << ctx.config().to_json().dump(2) << "\n";
+      return 0;
+    }
+    // Block the handled signals in every thread; one thread takes them.
+    const sigset_t set = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    Daemon daemon(options);
+    std::atomic<bool> finished{false};
+    std::thread signals([&] {
+      int interrupts = 0;
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == kQuitSignal && finished) return;
+        if (sig == SIGHUP) {
+          daemon.request_reload();
+        } else if (sig == SIGTERM || sig == SIGINT) {
+          if (sig == SIGINT && ++interrupts > 1) {
+            spdlog::warn("second interrupt: exiting now");
+            spdlog::default_logger()->flush();
+            std::_Exit(130);
+          }
+          spdlog::info("received {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          daemon.request_stop();
+        }
+      }
+    });
+    int code = 0;
+    try {
+      code = daemon.run();
+    } catch (...) {
+      finished = true;
+      pthread_kill(signals.native_handle(), kQuitSignal);
+      signals.join();
+      throw;
+    }
+    finished = true;
+    pthread_kill(signals.native_handle(), kQuitSignal);
+    signals.join();
+    return code;
+  } catch (const Error& e) {
+    std::cerr << "multiviod: error: " << e.what() << "\n";
+    return exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "multiviod: error: internal: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace multivio::daemon
