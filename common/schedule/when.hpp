@@ -3,6 +3,7 @@
 // from the system tzdata (date/tz).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 

@@ -8,6 +8,9 @@
 
 namespace multivio::text {
 
+/// Bytes in the well-formed UTF-8 sequence that starts s; 0 when s is empty
+/// or starts with an ill-formed one (overlong, surrogate, > U+10FFFF, cut short).
+std::size_t utf8_sequence_length(std::string_view s) noexcept;
 /// True when s is valid UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 /// Unicode code points in valid UTF-8 (Discord and Slack count these).
