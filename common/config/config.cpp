@@ -1,1 +1,493 @@
 // SPDX-License-Identifier: MIT
+#include "common/config/config.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace multivio::config {
+namespace {
+
+using Names = std::span<const std::string_view>;
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+constexpr std::string_view kLogFormats[] = {"auto", "text", "json"};
+constexpr std::string_view kWebhookFormats[] = {"json", "slack", "discord"};
+constexpr std::string_view kPlatformNames[] = {"x",        "mastodon",  "bluesky", "threads", "linkedin", "facebook",
+                                               "instagram", "youtube", "tiktok",  "webhook", "feed"};
+constexpr std::string_view kPlatformKeys[] = {"client_id", "client_secret_env", "client_secret", "api_base",
+                                              "auth_base", "upload_base",       "graph_base",    "api_version",
+                                              "redirect_port", "app_name"};
+
+std::string join(Names names) {
+  std::string out;
+  for (const auto name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest name within two edits, else the
+// full list, so an unknown key always tells the user what is allowed. Two
+// edits that rewrite a whole short name ("x" -> "ai") are no hint.
+std::string hint(std::string_view name, Names candidates) {
+  std::string_view best;
+  std::size_t best_distance = std::min<std::size_t>(3, name.size());
+  for (const auto candidate : candidates) {
+    const auto d = edit_distance(name, candidate);
+    if (d < best_distance) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  if (!best.empty()) return " (did you mean '" + std::string(best) + "'?)";
+  return " (expected one of: " + join(candidates) + ")";
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    default: return "nothing";
+  }
+}
+
+std::string line_of(const YAML::Mark& mark) { return std::to_string(std::max(mark.line, 0) + 1); }
+
+// One node of the file plus what an error about it must name.
+class Value {
+ public:
+  Value(const YAML::Node& node, const std::string& file, std::string key)
+      : node_(node), file_(file), key_(std::move(key)) {}
+
+  std::string location() const { return file_ + ":" + line_of(node_.Mark()); }
+
+  [[noreturn]] void fail(const std::string& problem) const { throw_usage(location() + ": " + key_ + ": " + problem); }
+
+  std::string str() const {
+    if (!node_.IsScalar()) fail("expected a string, got " + describe(node_));
+    return node_.Scalar();
+  }
+
+  int integer(long long lo, long long hi) const {
+    if (!node_.IsScalar()) fail("expected an integer, got " + describe(node_));
+    const std::string& s = node_.Scalar();
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (end != s.data() + s.size() || s.empty()) fail("expected an integer, got '" + s + "'");
+    if (ec != std::errc{} || n < lo || n > hi) {
+      fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + s);
+    }
+    return static_cast<int>(n);
+  }
+
+  milliseconds duration(bool allow_zero = false) const {
+    milliseconds d{};
+    try {
+      d = parse_duration(str());
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+    // Zero leases, timeouts or poll intervals would spin or never wait.
+    if (d.count() == 0 && !allow_zero) fail("must be longer than zero");
+    return d;
+  }
+
+  std::string one_of(Names allowed) const {
+    std::string s = str();
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      fail("expected one of " + join(allowed) + "; got '" + s + "'");
+    }
+    return s;
+  }
+
+ private:
+  const YAML::Node& node_;
+  const std::string& file_;
+  std::string key_;
+};
+
+// Every scalar setting, by dotted path. Sections ("daemon", "notify.webhook")
+// are implied by the paths, so this table is the whole schema except
+// `platforms`, whose keys are names chosen by the user.
+struct Leaf {
+  std::string_view path;
+  void (*set)(Config&, const Value&);
+};
+
+constexpr Leaf kLeaves[] = {
+    {"database", [](Config& c, const Value& v) { c.database = v.str(); }},
+    {"timezone", [](Config& c, const Value& v) { c.timezone = v.str(); }},
+    {"key_file", [](Config& c, const Value& v) { c.key_file = v.str(); }},
+    {"data_dir", [](Config& c, const Value& v) { c.data_dir = v.str(); }},
+    {"daemon.workers", [](Config& c, const Value& v) { c.daemon.workers = v.integer(1, 256); }},
+    {"daemon.max_attempts", [](Config& c, const Value& v) { c.daemon.max_attempts = v.integer(1, 100); }},
+    {"daemon.retry_base", [](Config& c, const Value& v) { c.daemon.retry_base = v.duration(); }},
+    {"daemon.retry_max", [](Config& c, const Value& v) { c.daemon.retry_max = v.duration(); }},
+    {"daemon.lease", [](Config& c, const Value& v) { c.daemon.lease = v.duration(); }},
+    {"daemon.poll_interval", [](Config& c, const Value& v) { c.daemon.poll_interval = v.duration(); }},
+    {"daemon.shutdown_grace", [](Config& c, const Value& v) { c.daemon.shutdown_grace = v.duration(true); }},
+    {"daemon.http_timeout", [](Config& c, const Value& v) { c.daemon.http_timeout = v.duration(); }},
+    {"daemon.connect_timeout", [](Config& c, const Value& v) { c.daemon.connect_timeout = v.duration(); }},
+    {"daemon.listen", [](Config& c, const Value& v) { c.daemon.listen = v.str(); }},
+    {"feed.max_entries", [](Config& c, const Value& v) { c.feed.max_entries = v.integer(1, 100'000); }},
+    {"log.level", [](Config& c, const Value& v) { c.log.level = v.one_of(kLogLevels); }},
+    {"log.format", [](Config& c, const Value& v) { c.log.format = v.one_of(kLogFormats); }},
+    {"ai.base_url", [](Config& c, const Value& v) { c.ai.base_url = v.str(); }},
+    {"ai.model", [](Config& c, const Value& v) { c.ai.model = v.str(); }},
+    {"ai.api_key_env", [](Config& c, const Value& v) { c.ai.api_key_env = v.str(); }},
+    {"ai.timeout", [](Config& c, const Value& v) { c.ai.timeout = v.duration(); }},
+    {"notify.webhook.url", [](Config& c, const Value& v) { c.notify.webhook_url = v.str(); }},
+    {"notify.webhook.format", [](Config& c, const Value& v) { c.notify.webhook_format = v.one_of(kWebhookFormats); }},
+};
+constexpr std::string_view kPlatforms = "platforms";
+
+const Leaf* find_leaf(std::string_view path) {
+  for (const auto& leaf : kLeaves) {
+    if (leaf.path == path) return &leaf;
+  }
+  return nullptr;
+}
+
+bool is_section(std::string_view path) {
+  return std::any_of(std::begin(kLeaves), std::end(kLeaves), [&](const Leaf& leaf) {
+    return leaf.path.size() > path.size() && leaf.path.starts_with(path) && leaf.path[path.size()] == '.';
+  });
+}
+
+// The names allowed directly under `prefix` ("" for the top level).
+std::vector<std::string_view> children(std::string_view prefix) {
+  std::vector<std::string_view> out;
+  for (const auto& leaf : kLeaves) {
+    std::string_view rest = leaf.path;
+    if (!prefix.empty()) {
+      if (!rest.starts_with(prefix) || rest.size() <= prefix.size() || rest[prefix.size()] != '.') continue;
+      rest.remove_prefix(prefix.size() + 1);
+    }
+    rest = rest.substr(0, rest.find('.'));
+    if (std::find(out.begin(), out.end(), rest) == out.end()) out.push_back(rest);
+  }
+  if (prefix.empty()) out.push_back(kPlatforms);
+  return out;
+}
+
+class FileReader {
+ public:
+  FileReader(Config& cfg, const std::string& file) : cfg_(cfg), file_(file) {}
+
+  void read(const std::string& text) {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+      throw_usage(file_ + ":" + line_of(e.mark) + ": malformed YAML: " + e.msg);
+    }
+    if (docs.size() > 1) throw_usage(file_ + ":" + line_of(docs[1].Mark()) + ": only one YAML document is allowed");
+    // An empty file, or one with only comments, means "all defaults".
+    if (docs.empty() || docs[0].IsNull()) return;
+    if (!docs[0].IsMap()) {
+      throw_usage(file_ + ":" + line_of(docs[0].Mark()) + ": the top level must be a map of settings, got " +
+                  describe(docs[0]));
+    }
+    walk(docs[0], "");
+  }
+
+ private:
+  // Calls fn(name, dotted path, key, value) for each entry of `map`, rejecting
+  // non-scalar and duplicate keys (yaml-cpp keeps both duplicates silently).
+  template <typename Fn>
+  void for_each_key(const YAML::Node& map, const std::string& prefix, Fn&& fn) {
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) {
+        Value(kv.first, file_, prefix.empty() ? "(top level)" : prefix)
+            .fail("keys must be plain names, got " + describe(kv.first));
+      }
+      const std::string& name = kv.first.Scalar();
+      const std::string path = prefix.empty() ? name : prefix + "." + name;
+      const Value key(kv.first, file_, path);
+      if (!seen.insert(name).second) key.fail("duplicate key '" + name + "'");
+      fn(name, path, key, kv.second);
+    }
+  }
+
+  void expect_map(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) Value(node, file_, path).fail("expected a map of settings, got " + describe(node));
+  }
+
+  void walk(const YAML::Node& map, const std::string& prefix) {
+    for_each_key(map, prefix, [&](const std::string& name, const std::string& path, const Value& key,
+                                  const YAML::Node& value) {
+      const Leaf* leaf = find_leaf(path);
+      const bool platforms = path == kPlatforms;
+      const bool section = !leaf && !platforms && is_section(path);
+      if (!leaf && !platforms && !section) key.fail("unknown key '" + name + "'" + hint(name, children(prefix)));
+      if (value.IsNull()) return;  // "key:" with nothing after it keeps the default
+      if (leaf) {
+        const Value v(value, file_, path);
+        leaf->set(cfg_, v);
+        cfg_.origins[path] = v.location();
+      } else if (platforms) {
+        expect_map(value, path);
+        walk_platforms(value);
+      } else {
+        expect_map(value, path);
+        walk(value, path);
+      }
+    });
+  }
+
+  void walk_platforms(const YAML::Node& map) {
+    for_each_key(map, std::string(kPlatforms), [&](const std::string& name, const std::string& path,
+                                                   const Value& key, const YAML::Node& settings) {
+      if (std::find(std::begin(kPlatformNames), std::end(kPlatformNames), name) == std::end(kPlatformNames)) {
+        key.fail("unknown platform '" + name + "'" + hint(name, kPlatformNames));
+      }
+      auto& out = cfg_.platforms[name];
+      if (settings.IsNull()) return;
+      expect_map(settings, path);
+      for_each_key(settings, path, [&](const std::string& k, const std::string& kpath, const Value& kkey,
+                                       const YAML::Node& value) {
+        if (std::find(std::begin(kPlatformKeys), std::end(kPlatformKeys), k) == std::end(kPlatformKeys)) {
+          kkey.fail("unknown key '" + k + "'" + hint(k, kPlatformKeys));
+        }
+        if (value.IsNull()) return;
+        const Value v(value, file_, kpath);
+        // Checked here so a typo points at its line, not at a later OAuth failure.
+        if (k == "redirect_port") v.integer(0, 65535);
+        out[k] = v.str();
+        cfg_.origins[kpath] = v.location();
+      });
+    });
+  }
+
+  Config& cfg_;
+  const std::string& file_;
+};
+
+std::optional<std::string> nonempty_env(const EnvLookup& env, const std::string& name) {
+  auto value = env(name);
+  if (value && value->empty()) return std::nullopt;  // VAR= means unset, as for most tools
+  return value;
+}
+
+std::string home_dir(const EnvLookup& env) {
+  if (auto home = nonempty_env(env, "HOME")) return *home;
+  // Services started without HOME (some system units) still have a passwd entry.
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) return pw->pw_dir;
+  return {};
+}
+
+// XDG base directory: the variable when set to an absolute path (the spec says
+// to ignore relative ones), else $HOME/<fallback>.
+std::string xdg_dir(const EnvLookup& env, const std::string& var, const std::string& fallback) {
+  if (auto dir = nonempty_env(env, var); dir && dir->front() == '/') return *dir;
+  const std::string home = home_dir(env);
+  if (home.empty()) throw_usage("cannot find the home directory: set HOME or " + var);
+  return home + "/" + fallback;
+}
+
+// nullopt when the file does not exist; Error(usage) when it cannot be read.
+std::optional<std::string> read_text(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return std::nullopt;
+  if (ec) throw_usage("cannot read config file " + path + ": " + ec.message());
+  if (std::filesystem::is_directory(status)) throw_usage("config file " + path + " is a directory");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) throw_usage("cannot read config file " + path);
+  return text.str();
+}
+
+constexpr std::string_view kSqlite = "sqlite://";
+
+std::string format_duration(milliseconds d) {
+  constexpr std::pair<long long, std::string_view> units[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"},
+                                                              {1'000, "s"}};
+  const long long ms = d.count();
+  for (const auto& [size, suffix] : units) {
+    if (ms != 0 && ms % size == 0) return std::to_string(ms / size) + std::string(suffix);
+  }
+  return ms == 0 ? "0s" : std::to_string(ms) + "ms";
+}
+
+// postgresql://user:pw@host/db -> postgresql://user:***@host/db
+std::string redact_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto authority = scheme + 3;
+  const auto at = url.find('@', authority);
+  if (at == std::string::npos || url.find('/', authority) < at) return url;
+  const auto colon = url.find(':', authority);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+std::string expand_home(const std::string& path, const EnvLookup& env) {
+  if (path != "~" && !path.starts_with("~/")) return path;  // ~user is not supported
+  const std::string home = home_dir(env);
+  return home.empty() ? path : home + path.substr(1);
+}
+
+Paths default_paths(const EnvLookup& env) {
+  Paths p;
+  p.config_dir = xdg_dir(env, "XDG_CONFIG_HOME", ".config") + "/multivio";
+  p.data_dir = xdg_dir(env, "XDG_DATA_HOME", ".local/share") + "/multivio";
+  p.config_file = p.config_dir + "/config.yaml";
+  p.key_file = p.config_dir + "/key";
+  p.database = std::string(kSqlite) + p.data_dir + "/multivio.db";
+  return p;
+}
+
+milliseconds parse_duration(const std::string& text) {
+  const auto invalid = [&] { throw_usage("invalid duration '" + text + "' (use forms like 30s, 5m, 2h)"); };
+  const std::size_t digits = text.find_first_not_of("0123456789");
+  const std::string_view all(text);
+  const std::string_view number = all.substr(0, digits);
+  const std::string_view unit = digits == std::string::npos ? std::string_view() : all.substr(digits);
+  if (number.empty()) invalid();  // also rejects "", "-5s", "+5s", " 5s"
+  long long n = 0;
+  if (std::from_chars(number.data(), number.data() + number.size(), n).ec != std::errc{}) invalid();
+
+  long long factor = 0;
+  if (unit == "ms") factor = 1;
+  else if (unit.empty() || unit == "s") factor = 1'000;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
+  else invalid();
+  if (n > std::numeric_limits<milliseconds::rep>::max() / factor) invalid();
+  return milliseconds(n * factor);
+}
+
+Config load(const std::optional<std::string>& explicit_path, const EnvLookup& env) {
+  const Paths paths = default_paths(env);
+  Config cfg;
+  cfg.database = paths.database;
+  cfg.key_file = paths.key_file;
+  cfg.data_dir = paths.data_dir;
+  for (const auto& leaf : kLeaves) cfg.origins[std::string(leaf.path)] = "default";
+
+  std::string path = paths.config_file;
+  bool required = false;
+  if (explicit_path && !explicit_path->empty()) {
+    path = expand_home(*explicit_path, env);
+    required = true;
+  } else if (auto from_env = nonempty_env(env, "MULTIVIO_CONFIG")) {
+    path = expand_home(*from_env, env);
+    required = true;
+  }
+  if (auto text = read_text(path)) {
+    cfg.file = path;
+    FileReader(cfg, path).read(*text);
+  } else if (required) {
+    throw_usage("config file " + path + " does not exist");
+  }
+
+  if (auto v = nonempty_env(env, "MULTIVIO_DB")) {
+    cfg.database = *v;
+    cfg.origins["database"] = "env MULTIVIO_DB";
+  }
+  if (auto v = nonempty_env(env, "MULTIVIO_KEY_FILE")) {
+    cfg.key_file = *v;
+    cfg.origins["key_file"] = "env MULTIVIO_KEY_FILE";
+  }
+  if (auto v = nonempty_env(env, "MULTIVIO_LOG_LEVEL")) {
+    if (std::find(std::begin(kLogLevels), std::end(kLogLevels), *v) == std::end(kLogLevels)) {
+      throw_usage("MULTIVIO_LOG_LEVEL: expected one of " + join(kLogLevels) + "; got '" + *v + "'");
+    }
+    cfg.log.level = *v;
+    cfg.origins["log.level"] = "env MULTIVIO_LOG_LEVEL";
+  }
+
+  cfg.key_file = expand_home(cfg.key_file, env);
+  cfg.data_dir = expand_home(cfg.data_dir, env);
+  if (cfg.database.starts_with(kSqlite)) {
+    cfg.database = std::string(kSqlite) + expand_home(cfg.database.substr(kSqlite.size()), env);
+  }
+  // Moving data_dir moves the default database with it.
+  if (cfg.origins["database"] == "default" && cfg.origins["data_dir"] != "default") {
+    cfg.database = std::string(kSqlite) + cfg.data_dir + "/multivio.db";
+  }
+  return cfg;
+}
+
+nlohmann::json Config::to_json() const {
+  nlohmann::json platforms_json = nlohmann::json::object();
+  for (const auto& [name, settings] : platforms) {
+    auto& out = platforms_json[name] = nlohmann::json::object();
+    for (const auto& [key, value] : settings) out[key] = key == "client_secret" ? "***" : value;
+  }
+  return {
+      {"file", file.empty() ? nlohmann::json() : nlohmann::json(file)},
+      {"database", redact_url(database)},
+      {"timezone", timezone},
+      {"key_file", key_file},
+      {"data_dir", data_dir},
+      {"daemon",
+       {{"workers", daemon.workers},
+        {"max_attempts", daemon.max_attempts},
+        {"retry_base", format_duration(daemon.retry_base)},
+        {"retry_max", format_duration(daemon.retry_max)},
+        {"lease", format_duration(daemon.lease)},
+        {"poll_interval", format_duration(daemon.poll_interval)},
+        {"shutdown_grace", format_duration(daemon.shutdown_grace)},
+        {"http_timeout", format_duration(daemon.http_timeout)},
+        {"connect_timeout", format_duration(daemon.connect_timeout)},
+        {"listen", daemon.listen}}},
+      {"feed", {{"max_entries", feed.max_entries}}},
+      {"log", {{"level", log.level}, {"format", log.format}}},
+      {"ai",
+       {{"base_url", ai.base_url},
+        {"model", ai.model},
+        {"api_key_env", ai.api_key_env},
+        {"timeout", format_duration(ai.timeout)}}},
+      {"notify", {{"webhook", {{"url", notify.webhook_url}, {"format", notify.webhook_format}}}}},
+      {"platforms", platforms_json},
+      {"origins", origins},
+  };
+}
+
+}  // namespace multivio::config
