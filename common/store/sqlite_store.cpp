@@ -5,6 +5,7 @@
 // at once instead of waiting for the busy timeout).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -314,6 +315,11 @@ class SqliteStore final : public Store {
         q.bind(8, model::to_millis(now));
         q.exec();
         const std::int64_t post_id = db_.getLastInsertRowid();
+        for (const auto& target : post.targets) {
+          if (!find_account(target.account_id)) {
+            throw_not_found("account " + std::to_string(target.account_id) + " does not exist");
+          }
+        }
         SQLite::Statement t(db_,
                             "INSERT INTO targets (post_id, account_id, variant, options, status, next_attempt_at, "
                             "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -391,6 +397,11 @@ class SqliteStore final : public Store {
         for (const auto& t : current->targets) {
           if (t.status == TargetStatus::claimed || t.status == TargetStatus::publishing) {
             throw_usage("post " + std::to_string(post.id) + " is being published right now; try again when it is done");
+          }
+          // What went out cannot change; the record must keep saying what was sent.
+          if (t.status == TargetStatus::published) {
+            throw_usage("post " + std::to_string(post.id) + " is already published on " + t.account_ref +
+                        "; create a new post instead");
           }
         }
         SQLite::Statement q(db_, "UPDATE posts SET text = ?, media = ?, tags = ?, updated_at = ? WHERE id = ?");
@@ -480,7 +491,8 @@ class SqliteStore final : public Store {
         SQLite::Statement q(db_,
                             "UPDATE targets SET status = 'scheduled', next_attempt_at = ?, error = '', "
                             "lease_owner = '', lease_expires_at = NULL "
-                            "WHERE post_id = ? AND status IN ('failed','unknown','cancelled')");
+                            "WHERE post_id = ? AND status IN ('failed','unknown','cancelled') "
+                            "AND account_id IN (SELECT id FROM accounts WHERE removed_at IS NULL)");
         q.bind(1, model::to_millis(now));
         q.bind(2, id);
         changed = q.exec();
@@ -518,10 +530,15 @@ class SqliteStore final : public Store {
     Attempt a;
     guarded([&] {
       transaction([&] {
-        SQLite::Statement t(db_, "SELECT status, lease_owner, attempts, idempotency_key FROM targets WHERE id = ?");
+        SQLite::Statement t(db_,
+                            "SELECT status, lease_owner, attempts, idempotency_key, lease_expires_at FROM targets "
+                            "WHERE id = ?");
         t.bind(1, target_id);
         if (!t.executeStep()) throw_not_found("target " + std::to_string(target_id) + " does not exist");
-        if (t.getColumn(0).getString() != "claimed" || t.getColumn(1).getString() != owner) {
+        // An expired lease may already be someone else's: recovery could
+        // mark this call unknown the moment it starts.
+        if (t.getColumn(0).getString() != "claimed" || t.getColumn(1).getString() != owner ||
+            t.getColumn(4).isNull() || t.getColumn(4).getInt64() < model::to_millis(now)) {
           throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
         }
         a.target_id = target_id;
@@ -813,6 +830,10 @@ class SqliteStore final : public Store {
           c.account = read_account(load, 16 + kPostColumnCount);
           claims.push_back(std::move(c));
         }
+      });
+      // RETURNING has no defined order: the most overdue target goes first.
+      std::stable_sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) {
+        return a.target.next_attempt_at < b.target.next_attempt_at;
       });
       return claims;
     });

@@ -93,8 +93,8 @@ class Store {
   virtual std::optional<model::Post> find_post(std::int64_t id) = 0;
   virtual std::optional<model::Post> find_post_by_key(const std::string& key) = 0;
   virtual std::vector<model::Post> list_posts(const PostFilter& filter) = 0;
-  /// Replaces text/tags/media/variants of a post whose targets are all draft
-  /// or scheduled; throws usage otherwise.
+  /// Replaces text/tags/media/variants of a post. Throws usage while a target
+  /// is claimed or publishing, and once any target is published.
   virtual void update_post(const model::Post& post, Timestamp now) = 0;
   /// Draft/scheduled/retry_wait targets become scheduled at `when`.
   virtual void schedule_post(std::int64_t id, Timestamp when, const std::string& timezone, Timestamp now) = 0;
