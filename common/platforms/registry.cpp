@@ -1,1 +1,80 @@
 // SPDX-License-Identifier: MIT
+// The one name -> factory table. A new network adds one line here.
+#include <algorithm>
+#include <array>
+
+#include "common/error.hpp"
+#include "common/platforms/feed/feed.hpp"
+#include "common/platforms/platform.hpp"
+#include "common/platforms/webhook/webhook.hpp"
+
+namespace multivio::platforms {
+
+namespace {
+
+struct Entry {
+  std::string_view name;
+  std::unique_ptr<Adapter> (*make)(const Context&);
+};
+
+constexpr std::array k_platforms{
+    Entry{"feed", feed::make_adapter},
+    Entry{"webhook", webhook::make_adapter},
+};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string_view> platform_names() {
+  std::vector<std::string_view> names;
+  for (const auto& e : k_platforms) {
+    names.push_back(e.name);
+  }
+  return names;
+}
+
+bool is_platform(std::string_view name) {
+  return std::any_of(k_platforms.begin(), k_platforms.end(), [&](const Entry& e) { return e.name == name; });
+}
+
+std::unique_ptr<Adapter> make_adapter(std::string_view name, const Context& context) {
+  for (const auto& e : k_platforms) {
+    if (e.name == name) {
+      return e.make(context);
+    }
+  }
+  std::string known;
+  std::string_view best;
+  std::size_t best_distance = 0;
+  for (const auto& e : k_platforms) {
+    known += (known.empty() ? "" : ", ") + std::string(e.name);
+    const std::size_t d = edit_distance(name, e.name);
+    if (best.empty() || d < best_distance) {
+      best = e.name;
+      best_distance = d;
+    }
+  }
+  // Only suggest a name that is plausibly a typo, not any name at all.
+  const bool close = best_distance <= std::max<std::size_t>(2, best.size() / 3);
+  throw Error(ErrorKind::usage, "unknown platform '" + std::string(name) + "' (" +
+                                    (close ? "did you mean '" + std::string(best) + "'?; " : "") +
+                                    "known: " + known + ")");
+}
+
+}  // namespace multivio::platforms
