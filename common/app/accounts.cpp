@@ -88,6 +88,7 @@ model::Account add_account(Context& ctx, AddAccountRequest request) {
   }
   auto adapter = ctx.adapter(request.platform);
   adapter->configure_account(request.options);
+  adapter->move_secret_options(request.options, request.secrets);
   if (adapter->capabilities(nullptr).needs_credentials && request.secrets.empty()) {
     throw_auth(request.platform + " accounts need credentials (see 'multivio account add --help')");
   }

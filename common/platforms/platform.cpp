@@ -24,4 +24,6 @@ nlohmann::json Preview::to_json() const {
   return {{"method", method}, {"url", url}, {"headers", std::move(h)}, {"body", std::move(b)}};
 }
 
+void Adapter::move_secret_options(nlohmann::json&, nlohmann::json&) const {}
+
 }  // namespace multivio::platforms

@@ -91,6 +91,10 @@ class Adapter {
   /// Validates account options given to `account add` and normalises them in
   /// place (defaults filled in). Throws Error(usage) naming the bad option.
   virtual void configure_account(nlohmann::json& options) const = 0;
+  /// Moves options that work as credentials (a webhook URL with a token in
+  /// its path) into the secrets, which are stored sealed, leaving a display
+  /// form behind. Called after configure_account.
+  virtual void move_secret_options(nlohmann::json& options, nlohmann::json& secrets) const;
   virtual ValidationReport validate(std::string_view text, const std::vector<std::string>& media,
                                     const model::Account* account) const = 0;
   /// Performs the network call(s). Throws Error on failure.

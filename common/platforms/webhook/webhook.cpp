@@ -119,6 +119,17 @@ class WebhookAdapter final : public Adapter {
     }
   }
 
+  // Slack and Discord URLs carry their token in the path: the full URL is
+  // stored sealed; the options keep scheme, host and port for display.
+  void move_secret_options(nlohmann::json& options, nlohmann::json& secrets) const override {
+    const std::string url = options.value("url", "");
+    if (url.empty()) return;
+    secrets["url"] = url;
+    const auto host_start = url.find("://") + 3;
+    const auto path_start = url.find_first_of("/?#", host_start);
+    options["url"] = path_start == std::string::npos ? url : url.substr(0, path_start) + "/***";
+  }
+
   ValidationReport validate(std::string_view text, const std::vector<std::string>&,
                             const model::Account* account) const override {
     const Format& f = format_of(account);
@@ -181,13 +192,16 @@ class WebhookAdapter final : public Adapter {
 
  private:
   http::Request build(const PublishRequest& r, bool redacted) const {
-    const auto url = r.account.options.find("url");
-    if (url == r.account.options.end() || !url->is_string()) {
-      throw Error(ErrorKind::permanent, r.account.ref() + ": account has no 'url' option; add it again with --url");
+    // Accounts keep the real URL in their sealed secrets (see
+    // move_secret_options); an account built in code may carry it in options.
+    const nlohmann::json& holder = r.secrets.contains("url") ? r.secrets : r.account.options;
+    const auto url = holder.find("url");
+    if (url == holder.end() || !url->is_string()) {
+      throw Error(ErrorKind::permanent, r.account.ref() + ": account has no 'url'; add it again with --url");
     }
     http::Request req;
     req.method = "POST";
-    req.url = url->get<std::string>();
+    req.url = redacted && &holder == &r.secrets ? r.account.options.value("url", "") : url->get<std::string>();
     req.body = body(r, format_of(&r.account));
     req.connect_timeout = ctx_.config.daemon.connect_timeout;
     req.total_timeout = ctx_.config.daemon.http_timeout;

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+// Builds the command tree, parses, runs the selected command, and is the one
+// place where errors become a line on stderr and an exit status (style §8).
+#include "cli/cli.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "cli/output/help_formatter.hpp"
+#include "cli/output/table.hpp"
+#include "common/error.hpp"
+#include "common/log/log.hpp"
+
+#ifndef MULTIVIO_VERSION
+#define MULTIVIO_VERSION "unknown"
+#endif
+
+namespace multivio::cli {
+
+app::Context& Session::ctx() {
+  if (!ctx_) {
+    app::Options options;
+    if (!globals.config.empty()) options.config_path = globals.config;
+    if (!globals.database.empty()) options.database = globals.database;
+    options.timezone = globals.timezone;
+    ctx_ = std::make_unique<app::Context>(std::move(options));
+    // Library log lines go to stderr, never into a --json document. The CLI
+    // prints results itself, so info lines ("published post=...") would
+    // repeat them: it logs warnings unless the config or MULTIVIO_LOG_LEVEL
+    // asks for a level explicitly.
+    const auto& cfg = ctx_->config();
+    const auto origin = cfg.origins.find("log.level");
+    const bool explicit_level = origin != cfg.origins.end() && origin->second != "default";
+    log::setup("multivio", explicit_level ? cfg.log.level : globals.quiet ? "error" : "warn", cfg.log.format);
+  }
+  return *ctx_;
+}
+
+const output::Printer& Session::out() {
+  if (!out_) out_.emplace(output::Style{globals.json, globals.quiet, output::color_wanted(globals.no_color)});
+  return *out_;
+}
+
+const std::function<int()>* Session::action(const CLI::App* command) const {
+  auto it = actions_.find(command);
+  return it == actions_.end() ? nullptr : &it->second;
+}
+
+CLI::Validator positive(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& value) -> std::string {
+        const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+        return digits && value.find_first_not_of('0') != std::string::npos
+                   ? std::string()
+                   : "expected " + what + ", got '" + value + "'";
+      },
+      "");
+}
+
+void examples(CLI::App* command, std::initializer_list<const char*> lines) {
+  std::string footer = "Examples:";
+  for (const char* line : lines) footer.append("\n  ").append(line);
+  command->footer(footer);
+}
+
+namespace {
+
+// --json must shape errors that happen before or during parsing too, so it
+// is looked for in the raw arguments (up to a "--" separator).
+bool json_in_argv(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) return false;
+    if (std::strcmp(argv[i], "--json") == 0) return true;
+  }
+  return false;
+}
+
+CLI::App* selected_leaf(CLI::App& root) {
+  CLI::App* app = &root;
+  while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
+  return app;
+}
+
+std::string command_path(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* p = app->get_parent(); p != nullptr; p = p->get_parent()) path = p->get_name() + " " + path;
+  return path;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest candidate within a typo's reach
+// (ninja's ChooseTool), or "" when nothing is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = c.starts_with(word) && !word.empty() ? 1 : edit_distance(word, c);
+    if (d < best_distance) {
+      best = &c;
+      best_distance = d;
+    }
+  }
+  return best != nullptr ? " (did you mean '" + *best + "'?)" : "";
+}
+
+std::vector<std::string> visible_commands(const CLI::App* app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app->get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+    names.push_back(sub->get_name());
+  }
+  return names;
+}
+
+// Long option names usable at `app`: its own and, through fallthrough, its parents'.
+std::vector<std::string> option_names(const CLI::App* app) {
+  std::vector<std::string> names;
+  for (; app != nullptr; app = app->get_parent()) {
+    for (const CLI::Option* opt : app->get_options()) {
+      for (const auto& n : opt->get_lnames()) names.push_back("--" + n);
+    }
+  }
+  return names;
+}
+
+void print_error(bool json, std::string_view code, const std::string& message) {
+  if (json) {
+    const nlohmann::json doc = {{"error", {{"code", code}, {"message", message}}}};
+    std::cerr << output::dump(doc, -1) << '\n';
+  } else {
+    std::cerr << "multivio: error: " << message << '\n';
+  }
+}
+
+// CLI11's messages are correct but generic; unknown commands and options get
+// a name and a suggestion, and every usage error points at the right --help.
+int usage_failure(CLI::App& root, const CLI::ParseError& e, bool json) {
+  const CLI::App* leaf = selected_leaf(root);
+  const std::string path = command_path(leaf);
+  const std::vector<std::string> rest = root.remaining(true);
+  std::string message = e.what();
+
+  const auto commands = visible_commands(leaf);
+  const auto word = std::find_if(rest.begin(), rest.end(), [](const std::string& r) { return !r.starts_with("-"); });
+  if (!commands.empty()) {
+    // A group (or the root) was given no command, or a misspelt one.
+    if (word != rest.end()) {
+      message = "unknown command '" + *word + "' for '" + path + "'" + did_you_mean(*word, commands);
+    } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      message = "'" + path + "' needs a command: " + output::join(commands);
+    }
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && !rest.empty() && rest.front().starts_with("-") &&
+      rest.front() != "-") {
+    const std::string name = rest.front().substr(0, rest.front().find('='));
+    message = "unknown option '" + name + "'" + did_you_mean(name, option_names(leaf));
+  } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && commands.empty() && word != rest.end()) {
+    message = "unexpected argument '" + *word + "'";
+    // The usual cause: an unquoted post text split into several words.
+    if (leaf->get_option_no_throw("TEXT") != nullptr) message += " (quote a TEXT that contains spaces)";
+  }
+
+  // Errors are one line (DESIGN §4), so the pointer to help shares it.
+  print_error(json, kind_name(ErrorKind::usage), message + "; run '" + path + " --help' for usage");
+  return exit_code(ErrorKind::usage);
+}
+
+// Help lists subcommands under their group name; "Commands" reads better
+// than CLI11's "Subcommands". Hidden ones (group "") stay hidden.
+void name_command_groups(CLI::App* app) {
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_group() == "Subcommands") sub->group("Commands");
+    name_command_groups(sub);
+  }
+}
+
+void build(CLI::App& root, Session& session) {
+  // Inherited by every subcommand added below: options a subcommand does not
+  // know are offered to its parent, so global options work in any position.
+  root.fallthrough();
+  root.require_subcommand(0, 1);
+  auto formatter = std::make_shared<output::HelpFormatter>();
+  formatter->column_width(30);
+  formatter->label("REQUIRED", "(required)");
+  formatter->label("Positionals", "Arguments");
+  formatter->label("SUBCOMMAND", "COMMAND");
+  root.formatter(formatter);
+
+  auto& g = session.globals;
+  const char* global = "Global options (before or after the command)";
+  root.add_option("--config", g.config, "Config file (default: $XDG_CONFIG_HOME/multivio/config.yaml; env MULTIVIO_CONFIG)")
+      ->type_name("PATH")->group(global);
+  root.add_option("--db", g.database, "Database URL, overrides the config (env MULTIVIO_DB)")
+      ->type_name("URL")->group(global);
+  root.add_option("--tz", g.timezone, "Time zone for reading and showing times (default: config, TZ, UTC)")
+      ->type_name("ZONE")->group(global);
+  root.add_flag("--json", g.json, "Print one JSON document on stdout")->group(global);
+  root.add_flag("-q,--quiet", g.quiet, "Print results only, no notes")->group(global);
+  root.add_flag("--no-color", g.no_color, "No colour (also when NO_COLOR is set or stdout is not a terminal)")
+      ->group(global);
+  root.set_version_flag("--version", "multivio " MULTIVIO_VERSION)->group(global);
+  root.get_help_ptr()->group(global);
+
+  add_init_command(root, session);
+  add_account_commands(root, session);
+  add_post_commands(root, session);
+  add_completion_command(root, session);
+  name_command_groups(&root);
+
+  root.footer(
+      "Examples:\n"
+      "  multivio init\n"
+      "  multivio account add feed --name main --path ~/feed\n"
+      "  multivio post new \"v1.2 is out\" --to feed:main --at \"tomorrow 09:00\"\n"
+      "  multivio --json post list --status scheduled\n"
+      "\nRun 'multivio COMMAND --help' for a command's options and examples.");
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  Session session;
+  CLI::App root{"Schedule and publish social-media posts from the terminal.", "multivio"};
+  build(root, session);
+
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
+    return root.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_failure(root, e, json_in_argv(argc, argv));
+  }
+
+  const CLI::App* leaf = selected_leaf(root);
+  const auto* action = session.action(leaf);
+  if (action == nullptr) {  // bare `multivio`: show what there is to do
+    std::cout << root.help();
+    return 0;
+  }
+
+  const bool json = session.globals.json;
+  try {
+    const int status = (*action)();
+    std::cout.flush();
+    if (!std::cout) {
+      print_error(json, kind_name(ErrorKind::permanent), "cannot write to standard output");
+      return 1;
+    }
+    return status;
+  } catch (const Error& e) {
+    std::cout.flush();
+    print_error(json, kind_name(e.kind()), e.what());
+    return exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    print_error(json, "internal", std::string("internal: ") + e.what());
+    return 1;
+  }
+}
+
+}  // namespace multivio::cli
