@@ -225,7 +225,15 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
       out.push_back({ref, "webhook", adapter->validate(text, files, &probe)});
       continue;
     }
-    out.push_back(check_account(ctx, resolve_account(ctx, ref), text, files));
+    try {
+      out.push_back(check_account(ctx, resolve_account(ctx, ref), text, files));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::not_found || ref.find(':') != std::string::npos) throw;
+      std::string networks;
+      for (const auto name : platforms::platform_names()) networks += std::string(networks.empty() ? "" : ", ") += name;
+      throw_not_found("'" + ref + "' is neither an account nor a network (networks: " + networks +
+                      ", discord, slack; " + e.what() + ")");
+    }
   }
   return out;
 }

@@ -39,8 +39,11 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
     result = schedule::succeeded(std::move(published.remote_ids), std::move(published.remote_url),
                                  published.http_status);
   } catch (const Error& e) {
-    result = schedule::failed(e.with_prefix(account.ref()), attempt.number, dedupes, ctx_.retry_policy(),
-                              ctx_.clock().now(), rng_);
+    // Adapters usually name the account already; say it once.
+    const bool named = std::string_view(e.what()).find(account.ref()) != std::string_view::npos ||
+                       std::string_view(e.what()).find(account.platform + ":") == 0;
+    result = schedule::failed(named ? e : e.with_prefix(account.ref()), attempt.number, dedupes,
+                              ctx_.retry_policy(), ctx_.clock().now(), rng_);
   } catch (const std::exception& e) {
     result = schedule::failed(Error(ErrorKind::permanent, account.ref() + ": internal error: " + e.what()),
                               attempt.number, dedupes, ctx_.retry_policy(), ctx_.clock().now(), rng_);

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <mutex>
 
-#include <curl/curl.h>
+#include "common/http/curl_api.hpp"
 
 namespace multivio::http {
 
@@ -31,17 +31,13 @@ std::string_view trim_ws(std::string_view s) {
   return s;
 }
 
-void global_init() {
-  // curl_global_init is not thread-safe; every Client funnels through here.
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+void global_init() { curl_api(); }
 
 struct EasyDeleter {
-  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
+  void operator()(CURL* h) const noexcept { curl_api().easy_cleanup(h); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const noexcept { curl_api().slist_free_all(l); }
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
@@ -100,7 +96,7 @@ class CurlClient final : public Client {
  public:
   CurlClient() {
     global_init();
-    easy_.reset(curl_easy_init());
+    easy_.reset(curl_api().easy_init());
     if (!easy_) {
       throw Error(ErrorKind::permanent, "cannot initialise libcurl");
     }
@@ -109,7 +105,7 @@ class CurlClient final : public Client {
   Response send(const Request& request) override {
     CURL* h = easy_.get();
     // Reset options but keep the handle's connection and DNS caches.
-    curl_easy_reset(h);
+    curl_api().easy_reset(h);
 
     Response response;
     Transfer transfer{&response};
@@ -117,7 +113,7 @@ class CurlClient final : public Client {
 
     SlistPtr headers;
     auto add_header = [&](const std::string& line) {
-      curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+      curl_slist* next = curl_api().slist_append(headers.get(), line.c_str());
       if (!next) {
         throw Error(ErrorKind::permanent, "out of memory building request headers");
       }
@@ -131,49 +127,49 @@ class CurlClient final : public Client {
     // Without this curl waits up to a second for "100 Continue" on larger bodies.
     add_header("Expect:");
 
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM in a threaded daemon
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, k_user_agent);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    curl_api().easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_api().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_api().easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_api().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM in a threaded daemon
+    curl_api().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+    curl_api().easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
+    curl_api().easy_setopt(h, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+    curl_api().easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_api().easy_setopt(h, CURLOPT_USERAGENT, k_user_agent);
+    curl_api().easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_api().easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_api().easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_api().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_api().easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+    curl_api().easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_api().easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
 
     const std::string& method = request.method;
     if (method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+      curl_api().easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (method == "GET" && request.body.empty()) {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+      curl_api().easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
       if (method != "POST" || request.body.empty()) {
         // POST with a body is curl's default; everything else is spelled out.
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+        curl_api().easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
       }
       if (!request.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_api().easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_api().easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
       }
       // Keep POST on 301/302 (as 307/308 do); a 303 still means "now GET".
-      curl_easy_setopt(h, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_301 | CURL_REDIR_POST_302));
+      curl_api().easy_setopt(h, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_301 | CURL_REDIR_POST_302));
     }
 
-    const CURLcode code = curl_easy_perform(h);
+    const CURLcode code = curl_api().easy_perform(h);
 
     curl_off_t total_us = 0;
-    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
+    curl_api().easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
     response.elapsed = std::chrono::milliseconds(total_us / 1000);
 
     if (code != CURLE_OK) {
-      std::string what = errbuf[0] != '\0' ? std::string(trim_ws(errbuf)) : curl_easy_strerror(code);
+      std::string what = errbuf[0] != '\0' ? std::string(trim_ws(errbuf)) : curl_api().easy_strerror(code);
       if (transfer.too_large) {
         what = "response body larger than " + std::to_string(k_max_body >> 20) + " MiB";
       }
@@ -188,7 +184,7 @@ class CurlClient final : public Client {
         // Pre-transfer time stays 0 until the connection (and TLS) is up and
         // the request is about to go out: a timeout before that sent nothing.
         curl_off_t pretransfer_us = 0;
-        curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+        curl_api().easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
         error.outcome_unknown = pretransfer_us > 0;
       } else {
         error.outcome_unknown = true;
@@ -197,7 +193,7 @@ class CurlClient final : public Client {
     }
 
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_api().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     response.status = static_cast<int>(status);
     return response;
   }
