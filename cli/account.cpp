@@ -167,7 +167,7 @@ void add_account_commands(CLI::App& root, Session& session) {
   const char* ref_help = "Account id or platform:name";
   auto* show = group->add_subcommand("show", "Show one account's settings and health (never its secrets)");
   show->add_option("REF", *ref, ref_help)->required()->type_name("");
-  examples(show, {"multivio account show x:main", "multivio account show 3 --json"});
+  examples(show, {"multivio account show feed:main", "multivio account show 3 --json"});
   session.on_run(show, [&session, ref] {
     auto& ctx = session.ctx();
     output::show_account(session.out(), app::resolve_account(ctx, *ref), ctx.zone());

@@ -86,8 +86,8 @@ void add_new(CLI::App& group, Session& session) {
   cmd->add_flag("--dry-run", f->dry_run, "Validate and print exactly what each account would be sent; store nothing");
   cmd->add_flag("-e,--edit", f->edit, "Write the text in $VISUAL/$EDITOR (TEXT, if given, is the starting point)");
   examples(cmd, {"multivio post new \"v1.2 is out\" --to feed:main --at \"tomorrow 09:00\"",
-                 "git log -1 --format=%B | multivio post new - --to x:main,mastodon:main --now",
-                 "multivio post new -e --to x:main --variant x:main=\"short for X\" --draft",
+                 "git log -1 --format=%B | multivio post new - --to feed:main,webhook:ci --now",
+                 "multivio post new -e --to feed:main,webhook:discord --variant webhook:discord=\"short\" --draft",
                  "multivio post new \"Release $TAG\" --to webhook:ci --key \"ci-$GITHUB_RUN_ID\" --dry-run"});
 
   session.on_run(cmd, [&session, f, text] {
@@ -127,7 +127,7 @@ void add_list_cmd(CLI::App& group, Session& session) {
   cmd->add_option("--until", f->until, "Only posts scheduled before WHEN")->type_name("WHEN");
   cmd->add_option("--limit", f->limit, "At most N posts")->capture_default_str()->type_name("N")->check(positive());
   examples(cmd, {"multivio post list --status scheduled", "multivio post list --status unknown   # needs a human",
-                 "multivio post list --to x:main --since \"in 0s\" --until \"in 7d\"",
+                 "multivio post list --to feed:main --since \"in 0s\" --until \"in 7d\"",
                  "multivio post list --json | jq '.[].id'"});
 
   session.on_run(cmd, [&session, f] {
@@ -164,7 +164,7 @@ void add_edit(CLI::App& group, Session& session) {
   auto* tags = add_list(cmd, "--tag", f->tags, "Replace the tags (repeatable)", "TAG");
   cmd->add_flag("--no-tags", f->no_tags, "Remove all tags")->excludes(tags);
   examples(cmd, {"multivio post edit 12 \"v1.2.1 is out\"", "multivio post edit 12 -e",
-                 "multivio post edit 12 --variant x:main=\"v1.2.1 is out #release\"",
+                 "multivio post edit 12 --variant webhook:ci=\"v1.2.1 is out #release\"",
                  "multivio post edit 12 --tag release --tag v1.2"});
 
   session.on_run(cmd, [&session, f, text, text_flag] {
@@ -279,10 +279,10 @@ void add_check(CLI::App& group, Session& session) {
   auto f = std::make_shared<Flags>();
   auto* cmd = group.add_subcommand("check", "Validate text against each network's rules; store nothing (exit 3 if not ok)");
   auto* text = cmd->add_option("TEXT", f->text, "Text to check; '-' reads standard input")->type_name("");
-  add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (x, bluesky, ...); comma-separated");
+  add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (feed, webhook, discord, slack); comma-separated");
   add_list(cmd, "--media", f->media, "File to attach (repeatable)", "FILE");
-  examples(cmd, {"multivio post check \"v1.2 is out\" --to x,bluesky,mastodon",
-                 "multivio post check - --to x:main < CHANGELOG-summary.txt",
+  examples(cmd, {"multivio post check \"v1.2 is out\" --to discord,slack,feed:main",
+                 "multivio post check - --to webhook:discord < CHANGELOG-summary.txt",
                  "multivio post check \"$MSG\" --to x --json | jq '.[] | select(.ok | not)'"});
 
   session.on_run(cmd, [&session, f, text] {
@@ -301,7 +301,7 @@ void add_post_commands(CLI::App& root, Session& session) {
   auto* group = root.add_subcommand("post", "Write, validate, schedule, inspect and publish posts");
   group->require_subcommand(1);
   examples(group, {"multivio post new \"v1.2 is out\" --to feed:main --at \"tomorrow 09:00\"",
-                   "multivio post check \"v1.2 is out\" --to x,bluesky", "multivio post list --status scheduled",
+                   "multivio post check \"v1.2 is out\" --to discord", "multivio post list --status scheduled",
                    "multivio post show 12"});
   add_new(*group, session);
   add_check(*group, session);
