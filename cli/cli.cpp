@@ -12,6 +12,7 @@
 #include "cli/output/help_formatter.hpp"
 #include "cli/output/table.hpp"
 #include "common/error.hpp"
+#include "common/text/text.hpp"
 #include "common/log/log.hpp"
 
 #ifndef MULTIVIO_VERSION
@@ -90,28 +91,13 @@ std::string command_path(const CLI::App* app) {
   return path;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // " (did you mean 'x'?)" for the closest candidate within a typo's reach
 // (ninja's ChooseTool), or "" when nothing is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   const std::string* best = nullptr;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& c : candidates) {
-    const std::size_t d = c.starts_with(word) && !word.empty() ? 1 : edit_distance(word, c);
+    const std::size_t d = c.starts_with(word) && !word.empty() ? 1 : text::edit_distance(word, c);
     if (d < best_distance) {
       best = &c;
       best_distance = d;
@@ -220,6 +206,7 @@ void build(CLI::App& root, Session& session) {
   add_init_command(root, session);
   add_account_commands(root, session);
   add_post_commands(root, session);
+  add_ai_commands(root, session);
   add_completion_command(root, session);
   name_command_groups(&root);
 

@@ -61,6 +61,7 @@ void examples(CLI::App* command, std::initializer_list<const char*> lines);
 void add_init_command(CLI::App& root, Session& session);
 void add_account_commands(CLI::App& root, Session& session);
 void add_post_commands(CLI::App& root, Session& session);
+void add_ai_commands(CLI::App& root, Session& session);
 void add_completion_command(CLI::App& root, Session& session);
 
 int run(int argc, char** argv);

@@ -14,13 +14,13 @@ void add_init_command(CLI::App& root, Session& session) {
   // Same variable as the global --db, so `multivio --db X init` and
   // `multivio init --db X` mean the same; it is listed here for discoverability.
   cmd->add_option("--db", session.globals.database,
-                  "Database URL, e.g. sqlite:///srv/multivio/multivio.db or postgresql://user@host/db")
+                  "Database URL, e.g. sqlite:///srv/multivio/multivio.db")
       ->type_name("URL");
   cmd->add_option("--timezone", *timezone, "Time zone written to a new config file, e.g. Europe/Berlin")
       ->type_name("ZONE");
   examples(cmd, {"multivio init",
                  "multivio init --timezone Europe/Berlin",
-                 "multivio init --db postgresql://multivio@db.internal/multivio",
+                 "multivio init --db sqlite:///srv/multivio/multivio.db",
                  "MULTIVIO_KEY=$(openssl rand -base64 32) multivio --json init   # CI: key from the environment"});
 
   session.on_run(cmd, [&session, timezone] {

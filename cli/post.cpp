@@ -62,9 +62,9 @@ std::string text_from(const CLI::Option* text_opt, const std::string& text, bool
 
 void add_new(CLI::App& group, Session& session) {
   struct Flags {
-    std::string text, at, key;
+    std::string text, at, key, ai, tone;
     std::vector<std::string> to, media, variants, tags;
-    bool now = false, draft = false, dry_run = false, edit = false;
+    bool now = false, draft = false, dry_run = false, edit = false, adapt = false, adapt_at_publish = false;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = group.add_subcommand("new", "Create a post and schedule it (or publish at the next daemon pass)");
@@ -85,14 +85,32 @@ void add_new(CLI::App& group, Session& session) {
       ->type_name("KEY");
   cmd->add_flag("--dry-run", f->dry_run, "Validate and print exactly what each account would be sent; store nothing");
   cmd->add_flag("-e,--edit", f->edit, "Write the text in $VISUAL/$EDITOR (TEXT, if given, is the starting point)");
+  const std::string ai_group = "AI help (see 'multivio ai --help')";
+  cmd->add_option("--ai", f->ai, "Let the model write the text from PROMPT; saved as a draft unless --at/--now")
+      ->type_name("PROMPT")
+      ->group(ai_group);
+  cmd->add_flag("--adapt", f->adapt, "Write a variant for every account from the text now (review it: a draft "
+                "unless --at/--now)")
+      ->group(ai_group);
+  cmd->add_flag("--adapt-at-publish", f->adapt_at_publish,
+                "Let the daemon write each account's variant just before publishing (falls back to the text)")
+      ->group(ai_group);
+  cmd->add_option("--tone", f->tone, "Tone for --ai/--adapt, e.g. friendly, formal")->type_name("TONE")->group(ai_group);
   examples(cmd, {"multivio post new \"v1.2 is out\" --to feed:main --at \"tomorrow 09:00\"",
                  "git log -1 --format=%B | multivio post new - --to feed:main,webhook:ci --now",
                  "multivio post new -e --to feed:main,webhook:discord --variant webhook:discord=\"short\" --draft",
-                 "multivio post new \"Release $TAG\" --to webhook:ci --key \"ci-$GITHUB_RUN_ID\" --dry-run"});
+                 "multivio post new \"Release $TAG\" --to webhook:ci --key \"ci-$GITHUB_RUN_ID\" --dry-run",
+                 "multivio post new --ai \"announce v1.2: faster sync\" --to webhook:discord --tone friendly"});
 
   session.on_run(cmd, [&session, f, text] {
     app::NewPostRequest request;
-    request.text = text_from(text, f->text, f->edit, "Post to: " + output::join(f->to));
+    if (f->ai.empty() || text->count() > 0 || f->edit) {
+      request.text = text_from(text, f->text, f->edit, "Post to: " + output::join(f->to));
+    }
+    if (!f->ai.empty()) request.ai_prompt = f->ai;
+    request.adapt = f->adapt;
+    request.adapt_at_publish = f->adapt_at_publish;
+    request.tone = f->tone;
     request.to = f->to;
     if (!f->at.empty()) request.at = f->at;
     request.now = f->now;

@@ -297,7 +297,7 @@ int run(int argc, char** argv) {
   cli.add_option("--log-format", options.log_format, "auto (text on a terminal, JSON otherwise), text or json")
       ->check(CLI::IsMember({"auto", "text", "json"}));
   cli.add_flag("--dump-config", dump_config, "Print the effective configuration as JSON and exit");
-  cli.set_version_flag("--version", "multiviod 0.1.0");
+  cli.set_version_flag("--version", std::string("multiviod ") + MULTIVIO_VERSION);
   cli.footer(
       "Examples:\n"
       "  multiviod                      run in the foreground until SIGTERM\n"
@@ -308,7 +308,10 @@ int run(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    if (e.get_exit_code() == 0) return cli.exit(e);  // --help, --version
+    // One line and the usage exit status of DESIGN §4, like multivio.
+    std::cerr << "multiviod: error: " << e.what() << "; run 'multiviod --help' for usage\n";
+    return exit_code(ErrorKind::usage);
   }
   if (!config_path.empty()) options.app.config_path = config_path;
   if (!db.empty()) options.app.database = db;

@@ -71,7 +71,7 @@ InitResult init(Context& ctx, const InitOptions& options) {
   result.key_file = cfg.key_file;
   if (auto env_key = ctx.options().env("MULTIVIO_KEY"); env_key && !env_key->empty()) {
     crypto::load_key(env_key, cfg.key_file);  // validates it
-    result.key_file = "MULTIVIO_KEY";
+    result.key_file.clear();  // no key file: the key comes from the environment
   } else {
     result.created_key = crypto::create_key_file(cfg.key_file);
     crypto::load_key(std::nullopt, cfg.key_file);

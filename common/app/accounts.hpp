@@ -15,7 +15,7 @@ struct InitOptions {
 };
 struct InitResult {
   std::string config_file;
-  std::string key_file;
+  std::string key_file;  // empty when the key comes from MULTIVIO_KEY
   std::string database;
   bool created_config = false;
   bool created_key = false;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/app/accounts.hpp"
+#include "common/app/ai.hpp"
 #include "common/app/publisher.hpp"
 #include "common/schedule/when.hpp"
 #include "common/text/text.hpp"
@@ -145,17 +146,39 @@ NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
     }
   }
   const auto media = checked_media(request.media);
-  const auto variants = resolve_variants(ctx, request.variants, accounts);
-
+  auto variant_texts = request.variants;
   std::optional<model::Timestamp> when;
-  if (request.at) {
-    when = parse_future(ctx, *request.at);
-  } else if (!request.draft) {
-    when = ctx.clock().now();
+  if (request.at) when = parse_future(ctx, *request.at);
+
+  std::string text = request.text;
+  Style style;
+  style.tone = request.tone;
+  if (request.ai_prompt) {
+    if (!text::trim(text).empty()) throw_usage("give either TEXT or --ai PROMPT, not both");
+    // One target: write for its rules; several: --adapt or the per-target
+    // check below keeps every network honest.
+    GenerateRequest generate_request;
+    generate_request.prompt = *request.ai_prompt;
+    generate_request.network = accounts.size() == 1 ? accounts.front().ref() : std::string();
+    generate_request.style = style;
+    generate_request.fit = true;
+    text = generate(ctx, generate_request).text;
   }
+  if (request.adapt) {
+    for (const auto& account : accounts) {
+      const bool given = std::any_of(variant_texts.begin(), variant_texts.end(),
+                                     [&](const auto& v) { return resolve_account(ctx, v.first).id == account.id; });
+      if (given) continue;
+      variant_texts.emplace_back(account.ref(), transform(ctx, text, {account.ref()}, style, true).front().text);
+    }
+  }
+  const auto variants = resolve_variants(ctx, variant_texts, accounts);
+  const bool review_first = (request.ai_prompt || request.adapt) && !request.at && !request.now;
+  if (!request.at && !request.draft && !review_first) when = ctx.clock().now();
 
   store::NewPost post;
-  post.text = request.text;
+  if (request.adapt_at_publish) post.options = {{"adapt_at_publish", true}, {"tone", request.tone}};
+  post.text = text;
   post.media = media;
   post.tags = request.tags;
   post.scheduled_at = when;
@@ -182,6 +205,7 @@ NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
     result.post.scheduled_at = post.scheduled_at;
     result.post.timezone = post.timezone;
     result.post.key = post.key;
+    result.post.options = post.options;
     result.post.created_at = result.post.updated_at = now;
     for (std::size_t i = 0; i < post.targets.size(); ++i) {
       model::Target t;

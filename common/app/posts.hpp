@@ -32,6 +32,12 @@ struct NewPostRequest {
   std::vector<std::string> tags;
   std::string key;  // idempotency key
   bool dry_run = false;
+  // AI help (DESIGN §4, common/app/ai.hpp). A post written by the model is a
+  // draft unless --at or --now says otherwise, so a person reviews it.
+  std::optional<std::string> ai_prompt;  // generate the text from this prompt
+  bool adapt = false;                    // fill a variant per target now
+  bool adapt_at_publish = false;         // the daemon adapts just before publishing
+  std::string tone;
 };
 
 /// What one target would send (dry run).

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/app/accounts.hpp"
+#include "common/app/ai.hpp"
 
 namespace multivio::app {
 
@@ -15,16 +16,34 @@ Publisher::Publisher(Context& ctx, std::string owner)
 store::AttemptResult Publisher::publish(const store::Claim& claim) {
   const auto& target = claim.target;
   const auto& account = claim.account;
+  // AI adaptation comes before the attempt row: the row must immediately
+  // precede the network call, and AI trouble never blocks a post.
+  std::string adapted;
+  std::string note;
+  if (claim.post.options.value("adapt_at_publish", false) && !target.variant) {
+    try {
+      Style style;
+      style.tone = claim.post.options.value("tone", "");
+      adapted = transform(ctx_, claim.post.text, {account.ref()}, style, true).front().text;
+      ctx_.store().set_target_variant(target.id, owner_, adapted);
+    } catch (const std::exception& e) {
+      adapted.clear();
+      note = std::string("AI adaptation failed, published the original text: ") + e.what();
+      spdlog::warn("post={} target={} {}", claim.post.id, target.id, note);
+    }
+  }
   const model::Attempt attempt = ctx_.store().begin_attempt(target.id, owner_, ctx_.clock().now());
   spdlog::debug("publishing post={} target={} attempt={} account={}", claim.post.id, target.id, attempt.id,
                 account.ref());
 
   store::AttemptResult result;
   bool dedupes = false;
+  // Attempts before the last `post retry` do not count against the budget.
+  const int attempt_in_budget = attempt.number - target.retry_from;
   try {
     auto adapter = ctx_.adapter(account.platform);
     dedupes = adapter->capabilities(&account).idempotency_key;
-    const std::string& text = claim.post.text_for(target);
+    const std::string& text = adapted.empty() ? claim.post.text_for(target) : adapted;
     // Rules can change between scheduling and publishing (an edited account,
     // a new limit): a post that would be rejected is not sent at all.
     const auto report = adapter->validate(text, claim.post.media, &account);
@@ -38,15 +57,16 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
     auto published = adapter->publish(request);
     result = schedule::succeeded(std::move(published.remote_ids), std::move(published.remote_url),
                                  published.http_status);
+    result.error = note;  // kept on the attempt row; the target shows no error
   } catch (const Error& e) {
     // Adapters usually name the account already; say it once.
     const bool named = std::string_view(e.what()).find(account.ref()) != std::string_view::npos ||
                        std::string_view(e.what()).find(account.platform + ":") == 0;
-    result = schedule::failed(named ? e : e.with_prefix(account.ref()), attempt.number, dedupes,
+    result = schedule::failed(named ? e : e.with_prefix(account.ref()), attempt_in_budget, dedupes,
                               ctx_.retry_policy(), ctx_.clock().now(), rng_);
   } catch (const std::exception& e) {
     result = schedule::failed(Error(ErrorKind::permanent, account.ref() + ": internal error: " + e.what()),
-                              attempt.number, dedupes, ctx_.retry_policy(), ctx_.clock().now(), rng_);
+                              attempt_in_budget, dedupes, ctx_.retry_policy(), ctx_.clock().now(), rng_);
   }
   ctx_.store().finish_attempt(attempt.id, result, ctx_.clock().now());
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "common/config/config.hpp"
+#include "common/text/text.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -43,21 +44,6 @@ std::string join(Names names) {
   return out;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), std::size_t{0});
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // " (did you mean 'x'?)" for the closest name within two edits, else the
 // full list, so an unknown key always tells the user what is allowed. Two
 // edits that rewrite a whole short name ("x" -> "ai") are no hint.
@@ -65,7 +51,7 @@ std::string hint(std::string_view name, Names candidates) {
   std::string_view best;
   std::size_t best_distance = std::min<std::size_t>(3, name.size());
   for (const auto candidate : candidates) {
-    const auto d = edit_distance(name, candidate);
+    const auto d = text::edit_distance(name, candidate);
     if (d < best_distance) {
       best = candidate;
       best_distance = d;
@@ -82,6 +68,13 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
     default: return "nothing";
   }
+}
+
+// 2 -> "2", 0.5 -> "0.5": bounds in messages as a user would write them.
+std::string format_number(double n) {
+  std::ostringstream out;
+  out << n;
+  return out.str();
 }
 
 std::string line_of(const YAML::Mark& mark) { return std::to_string(std::max(mark.line, 0) + 1); }
@@ -111,6 +104,18 @@ class Value {
       fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + s);
     }
     return static_cast<int>(n);
+  }
+
+  double number(double lo, double hi) const {
+    if (!node_.IsScalar()) fail("expected a number, got " + describe(node_));
+    const std::string& s = node_.Scalar();
+    double n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (end != s.data() + s.size() || s.empty() || ec != std::errc{}) fail("expected a number, got '" + s + "'");
+    if (!(n >= lo && n <= hi)) {
+      fail("must be between " + format_number(lo) + " and " + format_number(hi) + ", got " + s);
+    }
+    return n;
   }
 
   milliseconds duration(bool allow_zero = false) const {
@@ -169,6 +174,10 @@ constexpr Leaf kLeaves[] = {
     {"ai.model", [](Config& c, const Value& v) { c.ai.model = v.str(); }},
     {"ai.api_key_env", [](Config& c, const Value& v) { c.ai.api_key_env = v.str(); }},
     {"ai.timeout", [](Config& c, const Value& v) { c.ai.timeout = v.duration(); }},
+    {"ai.temperature", [](Config& c, const Value& v) { c.ai.temperature = v.number(0, 2); }},
+    {"ai.max_tokens", [](Config& c, const Value& v) { c.ai.max_tokens = v.integer(1, 1'000'000); }},
+    {"ai.retries", [](Config& c, const Value& v) { c.ai.retries = v.integer(0, 10); }},
+    {"ai.rewrites", [](Config& c, const Value& v) { c.ai.rewrites = v.integer(0, 10); }},
     {"notify.webhook.url", [](Config& c, const Value& v) { c.notify.webhook_url = v.str(); }},
     {"notify.webhook.format", [](Config& c, const Value& v) { c.notify.webhook_format = v.one_of(kWebhookFormats); }},
 };
@@ -483,7 +492,11 @@ nlohmann::json Config::to_json() const {
        {{"base_url", ai.base_url},
         {"model", ai.model},
         {"api_key_env", ai.api_key_env},
-        {"timeout", format_duration(ai.timeout)}}},
+        {"timeout", format_duration(ai.timeout)},
+        {"temperature", ai.temperature ? nlohmann::json(*ai.temperature) : nlohmann::json()},
+        {"max_tokens", ai.max_tokens ? nlohmann::json(*ai.max_tokens) : nlohmann::json()},
+        {"retries", ai.retries},
+        {"rewrites", ai.rewrites}}},
       {"notify", {{"webhook", {{"url", notify.webhook_url}, {"format", notify.webhook_format}}}}},
       {"platforms", platforms_json},
       {"origins", origins},

@@ -43,6 +43,10 @@ struct AiConfig {
   std::string model = "grok-4";
   std::string api_key_env = "XAI_API_KEY";
   milliseconds timeout{60'000};
+  std::optional<double> temperature;  // 0..2; unset: the provider's default
+  std::optional<int> max_tokens;      // >= 1; unset: the provider's default
+  int retries = 3;   // extra tries after a 429 or 5xx (0..10)
+  int rewrites = 2;  // times a draft that breaks a network's rules goes back to the model (0..10)
 };
 
 struct NotifyConfig {

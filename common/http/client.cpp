@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <exception>
 #include <mutex>
 
 #include "common/http/curl_api.hpp"
@@ -42,8 +43,13 @@ struct SlistDeleter {
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 struct Transfer {
-  Response* response;
+  Response* response = nullptr;
   bool too_large = false;
+  // Streaming only: where the body goes, and what the sink threw.
+  CURL* easy = nullptr;
+  const Client::BodySink* sink = nullptr;
+  bool head_ready = false;
+  std::exception_ptr failure;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -54,6 +60,28 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
   t->response->body.append(data, len);
+  return len;
+}
+
+size_t on_stream_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  if (!t->head_ready) {
+    // curl hands over the status line and every header before the first
+    // body byte, so the head is complete here; the status is read now
+    // because CURLINFO_RESPONSE_CODE is otherwise only fetched at the end.
+    long status = 0;
+    curl_api().easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    t->response->status = static_cast<int>(status);
+    t->head_ready = true;
+  }
+  try {
+    (*t->sink)(*t->response, std::string_view(data, len));
+  } catch (...) {
+    // Exceptions must not cross libcurl's C frames: park it, abort, rethrow.
+    t->failure = std::current_exception();
+    return len == 0 ? 1 : 0;  // any other count than len aborts with CURLE_WRITE_ERROR
+  }
   return len;
 }
 
@@ -102,13 +130,23 @@ class CurlClient final : public Client {
     }
   }
 
-  Response send(const Request& request) override {
+  Response send(const Request& request) override { return perform(request, nullptr); }
+
+  Response send_streaming(const Request& request, const BodySink& on_body) override {
+    return perform(request, &on_body);
+  }
+
+ private:
+  Response perform(const Request& request, const BodySink* sink) {
     CURL* h = easy_.get();
     // Reset options but keep the handle's connection and DNS caches.
     curl_api().easy_reset(h);
 
     Response response;
-    Transfer transfer{&response};
+    Transfer transfer;
+    transfer.response = &response;
+    transfer.easy = h;
+    transfer.sink = sink;
     char errbuf[CURL_ERROR_SIZE] = {};
 
     SlistPtr headers;
@@ -139,7 +177,11 @@ class CurlClient final : public Client {
     curl_api().easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_api().easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_api().easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_api().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    if (sink != nullptr) {
+      curl_api().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_body);
+    } else {
+      curl_api().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    }
     curl_api().easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
     curl_api().easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_api().easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
@@ -168,6 +210,9 @@ class CurlClient final : public Client {
     curl_api().easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
     response.elapsed = std::chrono::milliseconds(total_us / 1000);
 
+    if (transfer.failure) {
+      std::rethrow_exception(transfer.failure);  // the sink's own exception, unchanged
+    }
     if (code != CURLE_OK) {
       std::string what = errbuf[0] != '\0' ? std::string(trim_ws(errbuf)) : curl_api().easy_strerror(code);
       if (transfer.too_large) {
@@ -198,7 +243,6 @@ class CurlClient final : public Client {
     return response;
   }
 
- private:
   std::unique_ptr<CURL, EasyDeleter> easy_;
 };
 
@@ -269,6 +313,16 @@ std::optional<std::string> Response::header(std::string_view name) const {
     }
   }
   return std::nullopt;
+}
+
+Response Client::send_streaming(const Request& request, const BodySink& on_body) {
+  Response response = send(request);
+  std::string body = std::move(response.body);
+  response.body.clear();
+  if (!body.empty()) {
+    on_body(response, body);
+  }
+  return response;
 }
 
 std::unique_ptr<Client> make_client() { return std::make_unique<CurlClient>(); }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,21 @@ class Client {
   /// been received (timeout or reset after sending), not when the connection
   /// was never made.
   virtual Response send(const Request& request) = 0;
+
+  /// Called with each piece of a streamed body as it arrives. `head` has the
+  /// final response's status and headers (body empty); they are complete
+  /// before the first call. Throwing aborts the transfer.
+  using BodySink = std::function<void(const Response& head, std::string_view chunk)>;
+
+  /// Like send(), but hands the body to `on_body` in pieces as they arrive
+  /// (server-sent events, long downloads) instead of collecting it: the
+  /// returned Response has status, headers and elapsed, and an empty body.
+  /// An exception thrown by `on_body` aborts the transfer and propagates
+  /// unchanged. Transport failures, including one after part of the body was
+  /// delivered, throw Error(transient) as send() does. total_timeout covers
+  /// the whole transfer. The default implementation calls send() and hands
+  /// the body over in one piece (for test doubles).
+  virtual Response send_streaming(const Request& request, const BodySink& on_body);
 };
 
 std::unique_ptr<Client> make_client();

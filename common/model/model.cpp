@@ -175,6 +175,7 @@ nlohmann::json to_json(const Post& p) {
       {"scheduled_at", optional_time(p.scheduled_at)},
       {"timezone", p.timezone},
       {"key", p.key.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.key)},
+      {"options", p.options},
       {"created_at", format_utc(p.created_at)},
       {"updated_at", format_utc(p.updated_at)},
       {"targets", std::move(targets)},

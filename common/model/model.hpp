@@ -60,6 +60,7 @@ struct Target {
   nlohmann::json options = nlohmann::json::object();
   TargetStatus status = TargetStatus::draft;
   int attempts = 0;
+  int retry_from = 0;  // attempts made before the last manual retry
   std::optional<Timestamp> next_attempt_at;  // due time for scheduled and retry_wait
   std::string lease_owner;
   std::optional<Timestamp> lease_expires_at;
@@ -77,6 +78,8 @@ struct Post {
   std::optional<Timestamp> scheduled_at;  // absent for drafts
   std::string timezone;                   // zone the user wrote the time in, for display
   std::string key;                        // caller's idempotency key (e.g. a CI run id), may be empty
+  /// Publishing options: {"adapt_at_publish": true, "tone": "..."}.
+  nlohmann::json options = nlohmann::json::object();
   Timestamp created_at{};
   Timestamp updated_at{};
   std::vector<Target> targets;

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "common/error.hpp"
+#include "common/text/text.hpp"
 #include "common/platforms/feed/feed.hpp"
 #include "common/platforms/platform.hpp"
 #include "common/platforms/webhook/webhook.hpp"
@@ -21,23 +22,6 @@ constexpr std::array k_platforms{
     Entry{"feed", feed::make_adapter},
     Entry{"webhook", webhook::make_adapter},
 };
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 }  // namespace
 
@@ -64,7 +48,7 @@ std::unique_ptr<Adapter> make_adapter(std::string_view name, const Context& cont
   std::size_t best_distance = 0;
   for (const auto& e : k_platforms) {
     known += (known.empty() ? "" : ", ") + std::string(e.name);
-    const std::size_t d = edit_distance(name, e.name);
+    const std::size_t d = text::edit_distance(name, e.name);
     if (best.empty() || d < best_distance) {
       best = e.name;
       best_distance = d;

@@ -9,7 +9,7 @@ namespace {
 // Times are INTEGER milliseconds since the Unix epoch (UTC). JSON lists and
 // objects are TEXT. The partial indexes cover exactly the predicates the
 // daemon's due-time and lease-recovery queries use.
-constexpr std::array<Migration, 1> kMigrations{{
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id          INTEGER PRIMARY KEY,
@@ -71,6 +71,28 @@ CREATE TABLE attempts (
   error           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX attempts_target ON attempts (target_id);
+)sql"},
+    {2, "ai usage, stored secrets, post options", R"sql(
+ALTER TABLE posts ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+-- Attempts made before the last `post retry`: a retry gets a fresh budget.
+ALTER TABLE targets ADD COLUMN retry_from INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE ai_usage (
+  id                INTEGER PRIMARY KEY,
+  at                INTEGER NOT NULL,
+  provider          TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  purpose           TEXT NOT NULL,
+  ok                INTEGER NOT NULL,
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  latency_ms        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ai_usage_at ON ai_usage (at);
+CREATE TABLE secrets (
+  name       TEXT PRIMARY KEY,
+  sealed     TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 )sql"},
 }};
 

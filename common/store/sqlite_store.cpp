@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -74,12 +75,13 @@ std::string dump(const nlohmann::json& j) { return j.dump(); }
 constexpr const char* kAccountColumns =
     "a.id, a.platform, a.name, a.handle, a.options, a.secrets, a.healthy, a.health_note, a.created_at";
 constexpr const char* kPostColumns =
-    "p.id, p.text, p.media, p.tags, p.scheduled_at, p.timezone, p.key, p.created_at, p.updated_at";
-constexpr int kPostColumnCount = 9;
+    "p.id, p.text, p.media, p.tags, p.scheduled_at, p.timezone, p.key, p.created_at, p.updated_at, p.options";
+constexpr int kPostColumnCount = 10;
 constexpr const char* kTargetColumns =
     "t.id, t.post_id, t.account_id, a.platform || ':' || a.name, a.platform, t.variant, t.options, t.status, "
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
-    "t.published_at";
+    "t.published_at, t.retry_from";
+constexpr int kTargetColumnCount = 17;
 constexpr const char* kAttemptColumns =
     "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
 
@@ -108,6 +110,7 @@ Post read_post(SQLite::Statement& q, int base = 0) {
   p.key = q.getColumn(base + 6).isNull() ? std::string() : q.getColumn(base + 6).getString();
   p.created_at = model::from_millis(q.getColumn(base + 7).getInt64());
   p.updated_at = model::from_millis(q.getColumn(base + 8).getInt64());
+  p.options = parse_json_column(q.getColumn(base + 9));
   return p;
 }
 
@@ -129,6 +132,7 @@ Target read_target(SQLite::Statement& q, int base = 0) {
   t.remote_url = q.getColumn(base + 13).getString();
   t.error = q.getColumn(base + 14).getString();
   t.published_at = optional_time(q.getColumn(base + 15));
+  t.retry_from = q.getColumn(base + 16).getInt();
   return t;
 }
 
@@ -300,7 +304,7 @@ class SqliteStore final : public Store {
         }
         SQLite::Statement q(db_,
                             "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, "
-                            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                            "updated_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         q.bind(1, post.text);
         q.bind(2, dump(post.media));
         q.bind(3, dump(post.tags));
@@ -313,6 +317,7 @@ class SqliteStore final : public Store {
         }
         q.bind(7, model::to_millis(now));
         q.bind(8, model::to_millis(now));
+        q.bind(9, dump(post.options));
         q.exec();
         const std::int64_t post_id = db_.getLastInsertRowid();
         for (const auto& target : post.targets) {
@@ -404,12 +409,14 @@ class SqliteStore final : public Store {
                         "; create a new post instead");
           }
         }
-        SQLite::Statement q(db_, "UPDATE posts SET text = ?, media = ?, tags = ?, updated_at = ? WHERE id = ?");
+        SQLite::Statement q(db_,
+                            "UPDATE posts SET text = ?, media = ?, tags = ?, updated_at = ?, options = ? WHERE id = ?");
         q.bind(1, post.text);
         q.bind(2, dump(post.media));
         q.bind(3, dump(post.tags));
         q.bind(4, model::to_millis(now));
-        q.bind(5, post.id);
+        q.bind(5, dump(post.options));
+        q.bind(6, post.id);
         q.exec();
         SQLite::Statement v(db_, "UPDATE targets SET variant = ? WHERE id = ? AND post_id = ?");
         for (const auto& t : post.targets) {
@@ -489,9 +496,10 @@ class SqliteStore final : public Store {
       transaction([&] {
         require_post(id);
         SQLite::Statement q(db_,
-                            "UPDATE targets SET status = 'scheduled', next_attempt_at = ?, error = '', "
+                            "UPDATE targets SET status = 'scheduled', error = '', retry_from = attempts, "
+                            "next_attempt_at = MAX(?1, COALESCE((SELECT scheduled_at FROM posts WHERE id = ?2), ?1)), "
                             "lease_owner = '', lease_expires_at = NULL "
-                            "WHERE post_id = ? AND status IN ('failed','unknown','cancelled') "
+                            "WHERE post_id = ?2 AND status IN ('failed','unknown','cancelled') "
                             "AND account_id IN (SELECT id FROM accounts WHERE removed_at IS NULL)");
         q.bind(1, model::to_millis(now));
         q.bind(2, id);
@@ -690,6 +698,85 @@ class SqliteStore final : public Store {
     });
   }
 
+  void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET variant = ? WHERE id = ? AND lease_owner = ? "
+                            "AND status IN ('claimed','publishing')");
+        q.bind(1, text);
+        q.bind(2, target_id);
+        q.bind(3, owner);
+        if (q.exec() == 0) throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+      });
+    });
+  }
+
+  void record_ai_usage(const AiUsageRecord& r) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "INSERT INTO ai_usage (at, provider, model, purpose, ok, prompt_tokens, "
+                            "completion_tokens, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        q.bind(1, model::to_millis(r.at));
+        q.bind(2, r.provider);
+        q.bind(3, r.model);
+        q.bind(4, r.purpose);
+        q.bind(5, r.ok ? 1 : 0);
+        q.bind(6, static_cast<std::int64_t>(r.prompt_tokens));
+        q.bind(7, static_cast<std::int64_t>(r.completion_tokens));
+        q.bind(8, static_cast<std::int64_t>(r.latency.count()));
+        q.exec();
+      });
+    });
+  }
+
+  std::vector<AiUsageTotal> ai_usage(std::optional<Timestamp> since) override {
+    return guarded([&] {
+      SQLite::Statement q(db_,
+                          "SELECT provider, model, COUNT(*), SUM(1 - ok), SUM(prompt_tokens), "
+                          "SUM(completion_tokens), SUM(latency_ms) FROM ai_usage WHERE at >= ? "
+                          "GROUP BY provider, model ORDER BY provider, model");
+      q.bind(1, since ? model::to_millis(*since) : std::numeric_limits<std::int64_t>::min());
+      std::vector<AiUsageTotal> out;
+      while (q.executeStep()) {
+        AiUsageTotal t;
+        t.provider = q.getColumn(0).getString();
+        t.model = q.getColumn(1).getString();
+        t.calls = q.getColumn(2).getInt64();
+        t.failed = q.getColumn(3).getInt64();
+        t.prompt_tokens = q.getColumn(4).getInt64();
+        t.completion_tokens = q.getColumn(5).getInt64();
+        t.latency = std::chrono::milliseconds(q.getColumn(6).getInt64());
+        out.push_back(std::move(t));
+      }
+      return out;
+    });
+  }
+
+  void put_secret(const std::string& name, const std::string& sealed, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "INSERT INTO secrets (name, sealed, updated_at) VALUES (?, ?, ?) "
+                            "ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at");
+        q.bind(1, name);
+        q.bind(2, sealed);
+        q.bind(3, model::to_millis(now));
+        q.exec();
+      });
+    });
+  }
+
+  std::optional<std::string> get_secret(const std::string& name) override {
+    return guarded([&]() -> std::optional<std::string> {
+      SQLite::Statement q(db_, "SELECT sealed FROM secrets WHERE name = ?");
+      q.bind(1, name);
+      if (!q.executeStep()) return std::nullopt;
+      return q.getColumn(0).getString();
+    });
+  }
+
  private:
   static SQLite::Database open_db(const std::string& path) {
     if (path != ":memory:") {
@@ -826,8 +913,8 @@ class SqliteStore final : public Store {
           if (!load.executeStep()) continue;
           Claim c;
           c.target = read_target(load);
-          c.post = read_post(load, 16);
-          c.account = read_account(load, 16 + kPostColumnCount);
+          c.post = read_post(load, kTargetColumnCount);
+          c.account = read_account(load, kTargetColumnCount + kPostColumnCount);
           claims.push_back(std::move(c));
         }
       });

@@ -33,7 +33,31 @@ struct NewPost {
   std::optional<Timestamp> scheduled_at;  // none: draft
   std::string timezone;
   std::string key;  // idempotency key; empty for none
+  nlohmann::json options = nlohmann::json::object();
   std::vector<NewTarget> targets;
+};
+
+/// One call to the AI provider, successful or not.
+struct AiUsageRecord {
+  Timestamp at{};
+  std::string provider;  // base URL
+  std::string model;
+  std::string purpose;   // generate, transform, hashtags, adapt
+  bool ok = true;
+  long long prompt_tokens = 0;
+  long long completion_tokens = 0;
+  std::chrono::milliseconds latency{0};
+};
+
+/// Usage summed per provider and model.
+struct AiUsageTotal {
+  std::string provider;
+  std::string model;
+  long long calls = 0;
+  long long failed = 0;
+  long long prompt_tokens = 0;
+  long long completion_tokens = 0;
+  std::chrono::milliseconds latency{0};
 };
 
 struct PostFilter {
@@ -102,7 +126,9 @@ class Store {
   virtual void cancel_post(std::int64_t id, Timestamp now) = 0;
   /// Throws usage while a target is claimed or publishing.
   virtual void delete_post(std::int64_t id) = 0;
-  /// failed/unknown/cancelled targets become scheduled now; returns how many.
+  /// failed/unknown/cancelled targets become scheduled again, at the post's
+  /// scheduled time if that is still ahead, else now, with a fresh attempt
+  /// budget (retry_from); returns how many.
   virtual int retry_post(std::int64_t id, Timestamp now) = 0;
 
   // Publishing (daemon and `post publish`).
@@ -125,6 +151,16 @@ class Store {
   /// have reached the network). Returns the targets that became unknown.
   virtual std::vector<model::Target> recover_expired(Timestamp now) = 0;
   virtual std::vector<model::Attempt> attempts(std::int64_t target_id) = 0;
+  /// Records the text a target will publish (AI adaptation at publish time)
+  /// while the caller holds its lease.
+  virtual void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) = 0;
+
+  // AI usage and stored secrets (e.g. the AI key from `multivio ai login`).
+  virtual void record_ai_usage(const AiUsageRecord& record) = 0;
+  virtual std::vector<AiUsageTotal> ai_usage(std::optional<Timestamp> since) = 0;
+  /// Stores a sealed value under name, replacing any previous one.
+  virtual void put_secret(const std::string& name, const std::string& sealed, Timestamp now) = 0;
+  virtual std::optional<std::string> get_secret(const std::string& name) = 0;
 };
 
 /// Opens the backend named by url ("sqlite:///path", "sqlite:relative", or a

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "common/text/text.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace multivio::text {
 
 namespace {
@@ -72,6 +75,21 @@ std::string truncate_code_points(std::string_view s, std::size_t max) {
     ++seen;
   }
   return std::string(s);
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
 }
 
 }  // namespace multivio::text

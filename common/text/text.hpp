@@ -17,6 +17,8 @@ bool valid_utf8(std::string_view s) noexcept;
 std::size_t code_points(std::string_view s) noexcept;
 /// s with leading and trailing ASCII whitespace removed.
 std::string_view trim(std::string_view s) noexcept;
+/// Levenshtein distance in bytes, for "did you mean" hints.
+std::size_t edit_distance(std::string_view a, std::string_view b);
 /// Cuts s to at most max code points, never inside a UTF-8 sequence.
 std::string truncate_code_points(std::string_view s, std::size_t max);
 

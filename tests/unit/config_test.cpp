@@ -187,6 +187,32 @@ platforms:
   EXPECT_EQ(j.dump().find(":pw@"), std::string::npos);
 }
 
+TEST_F(ConfigTest, AiGenerationSettings) {
+  const Config defaults = load(std::nullopt, env());
+  EXPECT_FALSE(defaults.ai.temperature);
+  EXPECT_FALSE(defaults.ai.max_tokens);
+  EXPECT_EQ(defaults.ai.retries, 3);
+  EXPECT_EQ(defaults.ai.rewrites, 2);
+  EXPECT_TRUE(defaults.to_json()["ai"]["temperature"].is_null());
+
+  const Config c = load_text("ai:\n  temperature: 0.7\n  max_tokens: 400\n  retries: 0\n  rewrites: 5\n");
+  EXPECT_EQ(c.ai.temperature, 0.7);
+  EXPECT_EQ(c.ai.max_tokens, 400);
+  EXPECT_EQ(c.ai.retries, 0);
+  EXPECT_EQ(c.ai.rewrites, 5);
+  EXPECT_EQ(c.origins.at("ai.temperature"), file() + ":2");
+  EXPECT_EQ(c.origins.at("ai.rewrites"), file() + ":5");
+  EXPECT_EQ(c.to_json()["ai"]["max_tokens"], 400);
+  EXPECT_EQ(c.to_json()["ai"]["temperature"], 0.7);
+}
+
+TEST_F(ConfigTest, AiSettingsOutOfRange) {
+  EXPECT_EQ(error_for("ai:\n  temperature: 2.5\n"), file() + ":2: ai.temperature: must be between 0 and 2, got 2.5");
+  EXPECT_EQ(error_for("ai:\n  temperature: warm\n"), file() + ":2: ai.temperature: expected a number, got 'warm'");
+  EXPECT_EQ(error_for("ai:\n  max_tokens: 0\n"), file() + ":2: ai.max_tokens: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(error_for("ai:\n  rewrites: 11\n"), file() + ":2: ai.rewrites: must be between 0 and 10, got 11");
+}
+
 TEST_F(ConfigTest, EmptyAndCommentOnlyFilesMeanDefaults) {
   for (const std::string text : {"", "\n\n", "# nothing here\n  # still nothing\n", "---\n"}) {
     const Config c = load_text(text);

@@ -899,6 +899,22 @@ TEST_P(StoreTest, RetryReschedulesFailedUnknownAndCancelledTargets) {
   EXPECT_EQ(again.idempotency_key, first_key);
 }
 
+TEST_P(StoreTest, RetryKeepsAFutureScheduleAndGivesAFreshBudget) {
+  const Account a = add("feed", "main");
+  const Post p = create({a.id}, at(1000));
+  store_->cancel_post(p.id, at(20));
+  ASSERT_EQ(store_->retry_post(p.id, at(30)), 1);
+  EXPECT_EQ(ms(target(p.id).next_attempt_at), ms(at(1000))) << "a cancelled future post keeps its time";
+  EXPECT_EQ(target(p.id).retry_from, 0);
+
+  const Attempt first = start(p.id, "w", at(1000));
+  store_->finish_attempt(first.id, failed(), at(1001));
+  ASSERT_EQ(target(p.id).attempts, 1);
+  ASSERT_EQ(store_->retry_post(p.id, at(1100)), 1);
+  EXPECT_EQ(ms(target(p.id).next_attempt_at), ms(at(1100))) << "a past schedule retries now";
+  EXPECT_EQ(target(p.id).retry_from, 1) << "attempts before the retry are outside the new budget";
+}
+
 // ---- due work and claims ------------------------------------------------------------
 
 TEST_P(StoreTest, NextDueIsEarliestScheduledOrRetryWait) {
