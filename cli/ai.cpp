@@ -56,11 +56,10 @@ struct StyleFlags {
 void print_text(const output::Printer& out, const app::AiText& t, bool streamed) {
   if (!t.fit_note.empty()) out.note("note: " + t.fit_note);
   if (t.rewrites > 0) out.note("note: the model was asked " + std::to_string(t.rewrites) + " more time(s) to fit " + t.network);
-  // A streamed answer that needed no change is already on the screen.
-  if (!streamed || t.rewrites > 0 || !t.fit_note.empty()) {
-    if (streamed) out.line("");
-    out.line(t.text);
-  }
+  // A streamed answer that needed no change is already on the screen, but
+  // for its line break.
+  if (streamed) out.line("");
+  if (!streamed || t.rewrites > 0 || !t.fit_note.empty()) out.line(t.text);
   if (!t.network.empty()) {
     out.note(t.network + ": " + std::to_string(t.length) + (t.limit ? "/" + std::to_string(t.limit) : std::string()));
   }

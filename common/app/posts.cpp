@@ -9,6 +9,7 @@
 #include "common/app/ai.hpp"
 #include "common/app/publisher.hpp"
 #include "common/schedule/when.hpp"
+#include "common/text/rules.hpp"
 #include "common/text/text.hpp"
 
 namespace multivio::app {
@@ -233,20 +234,10 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
   const auto files = checked_media(media);
   std::vector<CheckResult> out;
   for (const auto& ref : refs) {
-    if (ref.find(':') == std::string::npos && platforms::is_platform(ref)) {
-      // A bare network name checks the network's own rules, no account needed
-      // (webhook formats are picked with webhook:discord style options below).
-      auto adapter = ctx.adapter(ref);
-      out.push_back({ref, ref, adapter->validate(text, files, nullptr)});
-      continue;
-    }
-    if (ref == "discord" || ref == "slack") {
-      model::Account probe;
-      probe.platform = "webhook";
-      probe.name = ref;
-      probe.options = {{"format", ref}};
-      auto adapter = ctx.adapter("webhook");
-      out.push_back({ref, "webhook", adapter->validate(text, files, &probe)});
+    // A bare network name checks that network's own rules, no account needed:
+    // feed and webhook through their adapters, the others through text rules.
+    if (ref.find(':') == std::string::npos && (platforms::is_platform(ref) || text::has_rules(ref))) {
+      out.push_back({ref, ref, check_for_network(ctx, ref, text)});
       continue;
     }
     try {
@@ -255,8 +246,9 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
       if (e.kind() != ErrorKind::not_found || ref.find(':') != std::string::npos) throw;
       std::string networks;
       for (const auto name : platforms::platform_names()) networks += std::string(networks.empty() ? "" : ", ") += name;
-      throw_not_found("'" + ref + "' is neither an account nor a network (networks: " + networks +
-                      ", discord, slack; " + e.what() + ")");
+      for (const auto name : text::networks_with_rules()) networks += std::string(", ") += name;
+      throw_not_found("'" + ref + "' is neither an account nor a network (networks: " + networks + "; " + e.what() +
+                      ")");
     }
   }
   return out;
