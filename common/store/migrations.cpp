@@ -71,7 +71,7 @@ CREATE TABLE attempts (
   error           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX attempts_target ON attempts (target_id);
-)sql"},
+)sql", nullptr},
     {2, "ai usage, stored secrets, post options", R"sql(
 ALTER TABLE posts ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
 -- Attempts made before the last `post retry`: a retry gets a fresh budget.
@@ -93,7 +93,7 @@ CREATE TABLE secrets (
   sealed     TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
-)sql"},
+)sql", nullptr},
 }};
 
 }  // namespace

@@ -10,7 +10,8 @@ namespace multivio::store {
 struct Migration {
   int version;
   const char* name;
-  const char* sqlite;  // may hold several statements
+  const char* sqlite;    // may hold several statements
+  const char* postgres;  // the same change for PostgreSQL
 };
 
 std::span<const Migration> migrations();

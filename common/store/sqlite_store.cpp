@@ -698,6 +698,60 @@ class SqliteStore final : public Store {
     });
   }
 
+  int renew_leases(const std::string& owner, const std::vector<std::int64_t>& target_ids, Timestamp until) override {
+    int renewed = 0;
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? "
+                            "AND status IN ('claimed','publishing')");
+        for (const auto id : target_ids) {
+          q.reset();
+          q.bind(1, model::to_millis(until));
+          q.bind(2, id);
+          q.bind(3, owner);
+          renewed += q.exec();
+        }
+      });
+    });
+    return renewed;
+  }
+
+  std::vector<Target> overdue(Timestamp before) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kTargetColumns +
+                                   " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                   "WHERE t.status IN ('scheduled','retry_wait') AND t.next_attempt_at < ? "
+                                   "ORDER BY t.next_attempt_at");
+      q.bind(1, model::to_millis(before));
+      std::vector<Target> out;
+      while (q.executeStep()) out.push_back(read_target(q));
+      return out;
+    });
+  }
+
+  void skip_target(std::int64_t target_id, const std::string& why, Timestamp now) override {
+    move_overdue(target_id, "cancelled", why, now);
+  }
+
+  void hold_target(std::int64_t target_id, const std::string& why, Timestamp now) override {
+    move_overdue(target_id, "draft", why, now);
+  }
+
+  void requeue_unknown(std::int64_t target_id, Timestamp when, const std::string& note) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'retry_wait', next_attempt_at = ?, error = ?, "
+                            "lease_owner = '', lease_expires_at = NULL WHERE id = ? AND status = 'unknown'");
+        q.bind(1, model::to_millis(when));
+        q.bind(2, note);
+        q.bind(3, target_id);
+        q.exec();
+      });
+    });
+  }
+
   void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) override {
     guarded([&] {
       transaction([&] {
@@ -830,6 +884,28 @@ class SqliteStore final : public Store {
     }
   }
 
+  // Only a target still waiting moves: one claimed meanwhile is left alone.
+  void move_overdue(std::int64_t target_id, const char* status, const std::string& why, Timestamp now) {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = ?, error = ?, next_attempt_at = CASE WHEN ? = 'draft' "
+                            "THEN next_attempt_at ELSE NULL END WHERE id = ? AND status IN ('scheduled','retry_wait')");
+        q.bind(1, status);
+        q.bind(2, why);
+        q.bind(3, status);
+        q.bind(4, target_id);
+        if (q.exec() > 0) {
+          SQLite::Statement p(db_,
+                              "UPDATE posts SET updated_at = ? WHERE id = (SELECT post_id FROM targets WHERE id = ?)");
+          p.bind(1, model::to_millis(now));
+          p.bind(2, target_id);
+          p.exec();
+        }
+      });
+    });
+  }
+
   void require_post(std::int64_t id) {
     SQLite::Statement q(db_, "SELECT 1 FROM posts WHERE id = ?");
     q.bind(1, id);
@@ -863,6 +939,10 @@ class SqliteStore final : public Store {
     if (filter.until) where << " AND COALESCE(p.scheduled_at, p.created_at) < :until";
     if (filter.account_id) where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.account_id = :account)";
     if (filter.target_status) where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.status = :tstatus)";
+    if (filter.overdue_before) {
+      where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND ((x.status IN ('scheduled','retry_wait') "
+               "AND x.next_attempt_at < :overdue) OR (x.status = 'draft' AND x.error LIKE 'overdue:%')))";
+    }
     const std::string sql = std::string("SELECT ") + kPostColumns + ", " + kTargetColumns +
                             " FROM (SELECT * FROM posts p WHERE " + where.str() +
                             " ORDER BY p.id DESC LIMIT :limit) p "
@@ -874,6 +954,7 @@ class SqliteStore final : public Store {
     if (filter.until) q.bind(":until", model::to_millis(*filter.until));
     if (filter.account_id) q.bind(":account", *filter.account_id);
     if (filter.target_status) q.bind(":tstatus", std::string(model::to_string(*filter.target_status)));
+    if (filter.overdue_before) q.bind(":overdue", model::to_millis(*filter.overdue_before));
     q.bind(":limit", limit);
     std::vector<Post> out;
     while (q.executeStep()) {

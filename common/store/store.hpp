@@ -66,6 +66,9 @@ struct PostFilter {
   std::optional<std::int64_t> account_id;
   std::optional<Timestamp> since;   // scheduled_at (or created_at for drafts) >= since
   std::optional<Timestamp> until;   // ... < until
+  /// Posts with a target overdue before this instant (scheduled/retry_wait
+  /// and due earlier, or held as a draft by late_policy: ask).
+  std::optional<Timestamp> overdue_before;
   int limit = 100;
   std::int64_t before_id = 0;  // cursor: newest first, only ids below this (0: from the newest)
 };
@@ -151,6 +154,27 @@ class Store {
   /// have reached the network). Returns the targets that became unknown.
   virtual std::vector<model::Target> recover_expired(Timestamp now) = 0;
   virtual std::vector<model::Attempt> attempts(std::int64_t target_id) = 0;
+  /// Extends the leases owner holds on these targets (claimed or publishing)
+  /// to `until`, so a long upload is not taken over. Returns how many.
+  virtual int renew_leases(const std::string& owner, const std::vector<std::int64_t>& target_ids, Timestamp until) = 0;
+  /// Targets in scheduled/retry_wait due before `before` (the overdue sweep).
+  virtual std::vector<model::Target> overdue(Timestamp before) = 0;
+  /// An overdue target the late policy skips: cancelled, with the reason.
+  virtual void skip_target(std::int64_t target_id, const std::string& why, Timestamp now) = 0;
+  /// An overdue target held for a person (late_policy: ask): back to draft
+  /// with the reason; `post publish` or `post schedule` releases it.
+  virtual void hold_target(std::int64_t target_id, const std::string& why, Timestamp now) = 0;
+  /// An unknown target on a network that dedupes by key: scheduled again at
+  /// `when` with the same idempotency key, the note kept as its error.
+  virtual void requeue_unknown(std::int64_t target_id, Timestamp when, const std::string& note) = 0;
+
+  /// A descriptor that becomes readable when another process changes the
+  /// schedule (PostgreSQL LISTEN/NOTIFY), or -1 when the backend cannot
+  /// tell (SQLite: the daemon watches the database file instead).
+  virtual int change_fd() { return -1; }
+  /// Consumes the notifications that made change_fd() readable.
+  virtual void drain_changes() {}
+
   /// Records the text a target will publish (AI adaptation at publish time)
   /// while the caller holds its lease.
   virtual void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) = 0;
