@@ -108,6 +108,7 @@ int Daemon::run() {
 
   while (!stop_) {
     if (reload_.exchange(false)) apply_reload();
+    renew_leases();
     const int claimed = claim_pass();
     if (options_.once && claimed == 0 && idle()) {
       const auto next = ctx_.store().next_due();
@@ -165,6 +166,7 @@ void Daemon::worker_loop(int index) {
     {
       std::lock_guard lock(mutex_);
       --in_flight_;
+      leased_.erase(claim.target.id);
       switch (status) {
         case model::TargetStatus::published: ++counts_.published; break;
         case model::TargetStatus::retry_wait: ++counts_.retry; break;
@@ -184,11 +186,7 @@ bool Daemon::idle() {
 
 int Daemon::claim_pass() {
   const auto now = ctx_.clock().now();
-  for (const auto& t : ctx_.store().recover_expired(now)) {
-    spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
-    std::lock_guard lock(mutex_);
-    ++counts_.unknown;
-  }
+  reconcile(ctx_.store().recover_expired(now));
   int free = 0;
   {
     std::lock_guard lock(mutex_);
@@ -200,10 +198,54 @@ int Daemon::claim_pass() {
   const int n = static_cast<int>(claims.size());
   {
     std::lock_guard lock(mutex_);
-    for (auto& c : claims) queue_.push_back(std::move(c));
+    if (leased_.empty()) next_renewal_ = now + ctx_.config().daemon.lease / 3;
+    for (auto& c : claims) {
+      leased_.insert(c.target.id);
+      queue_.push_back(std::move(c));
+    }
   }
   work_cv_.notify_all();
   return n;
+}
+
+void Daemon::reconcile(const std::vector<model::Target>& unknown) {
+  const auto now = ctx_.clock().now();
+  for (const auto& t : unknown) {
+    bool dedupes = false;
+    try {
+      dedupes = ctx_.adapter(t.platform)->capabilities(nullptr).idempotency_key;
+    } catch (const std::exception& e) {
+      spdlog::warn("target={} platform={}: {}", t.id, t.platform, e.what());
+    }
+    if (dedupes) {
+      ctx_.store().requeue_unknown(
+          t.id, now, "an interrupted call is repeated with the same idempotency key, which " + t.platform + " dedupes");
+      spdlog::warn("reconciling post={} target={} account={}: repeating the interrupted call with the same key",
+                   t.post_id, t.id, t.account_ref);
+      continue;
+    }
+    spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
+    std::lock_guard lock(mutex_);
+    ++counts_.unknown;
+  }
+}
+
+void Daemon::renew_leases() {
+  std::vector<std::int64_t> ids;
+  const auto now = ctx_.clock().now();
+  const auto lease = ctx_.config().daemon.lease;
+  {
+    std::lock_guard lock(mutex_);
+    if (leased_.empty() || now < next_renewal_) return;
+    ids.assign(leased_.begin(), leased_.end());
+    next_renewal_ = now + lease / 3;
+  }
+  try {
+    const int renewed = ctx_.store().renew_leases(owner_, ids, now + lease);
+    spdlog::debug("renewed leases count={} of={}", renewed, ids.size());
+  } catch (const std::exception& e) {
+    spdlog::warn("could not renew leases: {}", e.what());
+  }
 }
 
 std::chrono::milliseconds Daemon::sleep_budget() {
@@ -223,19 +265,27 @@ std::chrono::milliseconds Daemon::sleep_budget() {
     }
   }
   if (const auto wd = systemd::watchdog_interval()) budget = std::min(budget, *wd);
+  std::lock_guard lock(mutex_);
+  if (!leased_.empty()) {
+    const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_renewal_ - ctx_.clock().now());
+    budget = std::clamp(until, 0ms, budget);
+  }
   return budget;
 }
 
 void Daemon::wait_for_event(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}};
-  const int nfds = watch_fd_ >= 0 ? 2 : 1;
-  const int rc = ::poll(fds, static_cast<nfds_t>(nfds), static_cast<int>(timeout.count()));
+  // A server database tells us about changes (LISTEN/NOTIFY); a SQLite file
+  // is watched with inotify instead.
+  const int change_fd = ctx_.store().change_fd();
+  pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}, {change_fd, POLLIN, 0}};
+  const int rc = ::poll(fds, 3, static_cast<int>(timeout.count()));
   if (rc <= 0) return;
   if (fds[0].revents & POLLIN) {
     std::uint64_t value = 0;
     [[maybe_unused]] auto n = ::read(wake_fd_, &value, sizeof value);
   }
-  if (nfds == 2 && (fds[1].revents & POLLIN)) {
+  if (fds[2].revents & POLLIN) ctx_.store().drain_changes();
+  if (watch_fd_ >= 0 && (fds[1].revents & POLLIN)) {
     // Drain; any event in the directory just means "look again". Events for
     // unrelated files only cost one cheap query.
     alignas(inotify_event) char buf[4096];
@@ -265,6 +315,10 @@ void Daemon::shutdown() {
     unstarted.swap(queue_);
   }
   for (const auto& c : unstarted) {
+    {
+      std::lock_guard lock(mutex_);
+      leased_.erase(c.target.id);
+    }
     try {
       ctx_.store().release_claim(c.target.id, owner_);
     } catch (const std::exception& e) {

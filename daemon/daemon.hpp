@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +56,10 @@ class Daemon {
   std::chrono::milliseconds sleep_budget();
   void wait_for_event(std::chrono::milliseconds timeout);
   void wake() noexcept;
+  void renew_leases();
+  /// Recovered `unknown` targets on a network that dedupes by idempotency
+  /// key are simply tried again with the same key; others stay unknown.
+  void reconcile(const std::vector<model::Target>& unknown);
   void apply_reload();
   void shutdown();
   bool idle();
@@ -76,6 +81,8 @@ class Daemon {
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   std::deque<store::Claim> queue_;
+  std::set<std::int64_t> leased_;  // targets queued or in flight, whose leases we renew
+  model::Timestamp next_renewal_{};
   int in_flight_ = 0;
   bool workers_quit_ = false;
   Counts counts_;
