@@ -59,7 +59,7 @@ void print_text(const output::Printer& out, const app::AiText& t, bool streamed)
   // A streamed answer that needed no change is already on the screen, but
   // for its line break.
   if (streamed) out.line("");
-  if (!streamed || t.rewrites > 0 || !t.fit_note.empty()) out.line(t.text);
+  if (!streamed || t.rewrites > 0 || !t.fit_note.empty() || t.cleaned) out.line(t.text);
   if (!t.network.empty()) {
     out.note(t.network + ": " + std::to_string(t.length) + (t.limit ? "/" + std::to_string(t.limit) : std::string()));
   }

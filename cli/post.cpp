@@ -297,7 +297,7 @@ void add_check(CLI::App& group, Session& session) {
   auto f = std::make_shared<Flags>();
   auto* cmd = group.add_subcommand("check", "Validate text against each network's rules; store nothing (exit 3 if not ok)");
   auto* text = cmd->add_option("TEXT", f->text, "Text to check; '-' reads standard input")->type_name("");
-  add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (feed, webhook, discord, slack); comma-separated");
+  add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (x, mastodon, bluesky, threads, linkedin, facebook, instagram, tiktok, youtube, discord, slack, feed, webhook); comma-separated");
   add_list(cmd, "--media", f->media, "File to attach (repeatable)", "FILE");
   examples(cmd, {"multivio post check \"v1.2 is out\" --to discord,slack,feed:main",
                  "multivio post check - --to webhook:discord < CHANGELOG-summary.txt",

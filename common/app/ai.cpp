@@ -128,6 +128,7 @@ AiText converse(Context& ctx, std::vector<ai::Message> messages, const std::stri
     record(ctx, purpose, true, result.usage);
     add_usage(out.usage, result.usage);
     out.text = clean(result.text);
+    out.cleaned = out.text != text::trim(result.text);
     out.rewrites = round;
     if (network.empty()) {
       out.length = text::code_points(out.text);

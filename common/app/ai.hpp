@@ -32,6 +32,7 @@ struct AiText {
   std::size_t limit = 0;
   int rewrites = 0;        // times the model was asked again
   std::string fit_note;    // set when --fit shortened the text
+  bool cleaned = false;    // quotes or fences were stripped from what was streamed
   ai::Usage usage;         // summed over the calls for this text
 };
 nlohmann::json to_json(const AiText& t);
