@@ -138,7 +138,8 @@ void add_list_cmd(CLI::App& group, Session& session) {
   auto* cmd = group.add_subcommand("list", "List posts, newest schedule first");
   cmd->add_option("--status", f->status,
                   "Only posts in this state: draft, scheduled, publishing, published, partial, failed, cancelled, "
-                  "or with a target in state unknown, retry_wait, claimed")
+                  "or with a target in state unknown, retry_wait, claimed; overdue: due longer ago than "
+                  "daemon.late_grace or held by late_policy ask")
       ->type_name("STATUS");
   cmd->add_option("--to", f->to, "Only posts to this account")->type_name("REF");
   cmd->add_option("--since", f->since, "Only posts scheduled at or after WHEN")->type_name("WHEN");

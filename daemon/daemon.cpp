@@ -101,6 +101,7 @@ int Daemon::run() {
     watched_name_ = std::filesystem::path(file).filename().string();
   }
 
+  sweep_overdue();
   start_workers();
   spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, cfg.database,
                options_.once ? "yes" : "no");
@@ -227,6 +228,27 @@ void Daemon::reconcile(const std::vector<model::Target>& unknown) {
     spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
     std::lock_guard lock(mutex_);
     ++counts_.unknown;
+  }
+}
+
+void Daemon::sweep_overdue() {
+  const auto& cfg = ctx_.config().daemon;
+  const auto now = ctx_.clock().now();
+  const auto overdue = ctx_.store().overdue(now - cfg.late_grace);
+  if (overdue.empty()) return;
+  const std::string& policy = cfg.late_policy;
+  for (const auto& t : overdue) {
+    const auto late = std::chrono::duration_cast<std::chrono::minutes>(now - *t.next_attempt_at).count();
+    const std::string why = "overdue: was due " + model::format_utc(*t.next_attempt_at) + " (" + std::to_string(late) +
+                            " min ago); late_policy " + policy;
+    if (policy == "skip") {
+      ctx_.store().skip_target(t.id, why + ": skipped", now);
+    } else if (policy == "ask") {
+      ctx_.store().hold_target(t.id, why + ": held as a draft; publish with 'multivio post publish " +
+                                         std::to_string(t.post_id) + "' or cancel it", now);
+    }
+    spdlog::warn("overdue post={} target={} account={} minutes_late={} policy={}", t.post_id, t.id, t.account_ref,
+                 late, policy);
   }
 }
 

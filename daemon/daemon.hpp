@@ -57,6 +57,9 @@ class Daemon {
   void wait_for_event(std::chrono::milliseconds timeout);
   void wake() noexcept;
   void renew_leases();
+  /// At start-up: targets due longer ago than daemon.late_grace are reported
+  /// and handled by daemon.late_policy instead of silently going out late.
+  void sweep_overdue();
   /// Recovered `unknown` targets on a network that dedupes by idempotency
   /// key are simply tried again with the same key; others stay unknown.
   void reconcile(const std::vector<model::Target>& unknown);

@@ -262,7 +262,9 @@ std::vector<model::Post> list_posts(Context& ctx, const ListRequest& request) {
     const std::string& s = *request.status;
     // "unknown", "retry_wait" and "claimed" are most useful as "any target in
     // that state"; the others name the derived post status.
-    if (s == "unknown" || s == "retry_wait" || s == "claimed") {
+    if (s == "overdue") {
+      filter.overdue_before = ctx.clock().now() - ctx.config().daemon.late_grace;
+    } else if (s == "unknown" || s == "retry_wait" || s == "claimed") {
       filter.target_status = model::parse_target_status(s);
     } else {
       try {
@@ -270,7 +272,7 @@ std::vector<model::Post> list_posts(Context& ctx, const ListRequest& request) {
       } catch (const Error&) {
         throw_usage("unknown status '" + s +
                     "' (expected one of: draft, scheduled, publishing, published, partial, failed, cancelled, "
-                    "unknown, retry_wait, claimed)");
+                    "unknown, retry_wait, claimed, overdue)");
       }
     }
   }

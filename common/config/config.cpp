@@ -28,6 +28,7 @@ using Names = std::span<const std::string_view>;
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 constexpr std::string_view kLogFormats[] = {"auto", "text", "json"};
+constexpr std::string_view kLatePolicies[] = {"publish", "skip", "ask"};
 constexpr std::string_view kWebhookFormats[] = {"json", "slack", "discord"};
 constexpr std::string_view kPlatformNames[] = {"x",        "mastodon",  "bluesky", "threads", "linkedin", "facebook",
                                                "instagram", "youtube", "tiktok",  "webhook", "feed"};
@@ -167,6 +168,11 @@ constexpr Leaf kLeaves[] = {
     {"daemon.http_timeout", [](Config& c, const Value& v) { c.daemon.http_timeout = v.duration(); }},
     {"daemon.connect_timeout", [](Config& c, const Value& v) { c.daemon.connect_timeout = v.duration(); }},
     {"daemon.listen", [](Config& c, const Value& v) { c.daemon.listen = v.str(); }},
+    {"daemon.late_grace", [](Config& c, const Value& v) { c.daemon.late_grace = v.duration(true); }},
+    {"daemon.late_policy", [](Config& c, const Value& v) { c.daemon.late_policy = v.one_of(kLatePolicies); }},
+    {"daemon.breaker_threshold", [](Config& c, const Value& v) { c.daemon.breaker_threshold = v.integer(1, 1000); }},
+    {"daemon.breaker_base", [](Config& c, const Value& v) { c.daemon.breaker_base = v.duration(); }},
+    {"daemon.breaker_max", [](Config& c, const Value& v) { c.daemon.breaker_max = v.duration(); }},
     {"feed.max_entries", [](Config& c, const Value& v) { c.feed.max_entries = v.integer(1, 100'000); }},
     {"log.level", [](Config& c, const Value& v) { c.log.level = v.one_of(kLogLevels); }},
     {"log.format", [](Config& c, const Value& v) { c.log.format = v.one_of(kLogFormats); }},
@@ -485,7 +491,12 @@ nlohmann::json Config::to_json() const {
         {"shutdown_grace", format_duration(daemon.shutdown_grace)},
         {"http_timeout", format_duration(daemon.http_timeout)},
         {"connect_timeout", format_duration(daemon.connect_timeout)},
-        {"listen", daemon.listen}}},
+        {"listen", daemon.listen},
+        {"late_grace", format_duration(daemon.late_grace)},
+        {"late_policy", daemon.late_policy},
+        {"breaker_threshold", daemon.breaker_threshold},
+        {"breaker_base", format_duration(daemon.breaker_base)},
+        {"breaker_max", format_duration(daemon.breaker_max)}}},
       {"feed", {{"max_entries", feed.max_entries}}},
       {"log", {{"level", log.level}, {"format", log.format}}},
       {"ai",

@@ -27,6 +27,16 @@ struct DaemonConfig {
   milliseconds http_timeout{30'000};
   milliseconds connect_timeout{10'000};
   std::string listen;  // HOST:PORT, empty: no REST listener
+  // Targets due more than late_grace ago when the daemon starts are overdue;
+  // late_policy says what happens to them: publish, skip or ask (hold them
+  // as drafts for a person).
+  milliseconds late_grace{900'000};
+  std::string late_policy = "publish";
+  // Per-network circuit breaker: pause a network after this many transient
+  // failures in a row, for breaker_base, doubling up to breaker_max.
+  int breaker_threshold = 5;
+  milliseconds breaker_base{30'000};
+  milliseconds breaker_max{1'800'000};
 };
 
 struct FeedConfig {

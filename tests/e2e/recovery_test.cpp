@@ -9,6 +9,7 @@
 
 #include "common/app/accounts.hpp"
 #include "common/app/context.hpp"
+#include "common/store/store.hpp"
 #include "tests/e2e/harness.hpp"
 
 namespace multivio::e2e {
@@ -83,6 +84,57 @@ TEST_F(RecoveryTest, CallThatNeverLandedIsPublishedOnce) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(box_.json({"post", "show", std::to_string(id)})["status"], "published");
   EXPECT_EQ(feed_lines(), 1u);
+}
+
+/// A post that was due an hour ago, as after a long outage.
+long long overdue_post(app::Context& ctx, const std::string& text) {
+  const auto account = ctx.store().find_account("feed", "main");
+  store::NewPost post;
+  post.text = text;
+  post.scheduled_at = ctx.clock().now() - std::chrono::hours(1);
+  post.targets.push_back({account->id, std::nullopt, nlohmann::json::object()});
+  return ctx.store().create_post(post, ctx.clock().now()).post.id;
+}
+
+TEST_F(RecoveryTest, OverduePostsFollowTheLatePolicy) {
+  auto ctx = context();
+  const long long skipped = overdue_post(*ctx, "skip me");
+  {
+    std::ofstream(box_.config_file()) << "daemon: {lease: 1s, poll_interval: 200ms, late_grace: 10m, "
+                                         "late_policy: skip}\nlog: {format: text}\n";
+  }
+  EXPECT_EQ(box_.json({"post", "list", "--status", "overdue"}).size(), 1u);
+  auto r = box_.daemon_run({"--once"}, 20s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("overdue"), std::string::npos) << r.err;
+  auto shown = box_.json({"post", "show", std::to_string(skipped)});
+  EXPECT_EQ(shown["status"], "cancelled");
+  EXPECT_NE(shown["targets"][0]["error"].get<std::string>().find("skipped"), std::string::npos) << shown;
+  EXPECT_EQ(feed_lines(), 0u);
+
+  const long long held = overdue_post(*ctx, "ask me");
+  {
+    std::ofstream(box_.config_file()) << "daemon: {lease: 1s, poll_interval: 200ms, late_grace: 10m, "
+                                         "late_policy: ask}\nlog: {format: text}\n";
+  }
+  r = box_.daemon_run({"--once"}, 20s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  shown = box_.json({"post", "show", std::to_string(held)});
+  EXPECT_EQ(shown["status"], "draft") << "held for a person";
+  const auto listed = box_.json({"post", "list", "--status", "overdue"});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], held);
+  EXPECT_EQ(feed_lines(), 0u);
+  ASSERT_EQ(box_.cli({"post", "publish", std::to_string(held)}).code, 0);
+  EXPECT_EQ(feed_lines(), 1u);
+
+  const long long late = overdue_post(*ctx, "publish me anyway");
+  {
+    std::ofstream(box_.config_file()) << "daemon: {late_grace: 10m, late_policy: publish}\nlog: {format: text}\n";
+  }
+  r = box_.daemon_run({"--once"}, 20s);
+  EXPECT_EQ(box_.json({"post", "show", std::to_string(late)})["status"], "published") << r.err;
+  EXPECT_NE(r.err.find("overdue"), std::string::npos) << "reported even when published: " << r.err;
 }
 
 }  // namespace
