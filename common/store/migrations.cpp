@@ -8,7 +8,9 @@ namespace {
 
 // Times are INTEGER milliseconds since the Unix epoch (UTC). JSON lists and
 // objects are TEXT. The partial indexes cover exactly the predicates the
-// daemon's due-time and lease-recovery queries use.
+// daemon's due-time and lease-recovery queries use. The PostgreSQL form is the
+// same schema with BIGSERIAL/BIGINT ids and BIGINT milliseconds; flags stay
+// INTEGER 0/1 so both engines hold the same values.
 constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
@@ -71,7 +73,69 @@ CREATE TABLE attempts (
   error           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX attempts_target ON attempts (target_id);
-)sql", nullptr},
+)sql",
+     R"sql(
+CREATE TABLE accounts (
+  id          BIGSERIAL PRIMARY KEY,
+  platform    TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  handle      TEXT NOT NULL DEFAULT '',
+  options     TEXT NOT NULL DEFAULT '{}',
+  secrets     TEXT NOT NULL DEFAULT '',
+  healthy     INTEGER NOT NULL DEFAULT 1,
+  health_note TEXT NOT NULL DEFAULT '',
+  created_at  BIGINT NOT NULL,
+  removed_at  BIGINT,
+  UNIQUE (platform, name)
+);
+CREATE TABLE posts (
+  id           BIGSERIAL PRIMARY KEY,
+  text         TEXT NOT NULL,
+  media        TEXT NOT NULL DEFAULT '[]',
+  tags         TEXT NOT NULL DEFAULT '[]',
+  scheduled_at BIGINT,
+  timezone     TEXT NOT NULL DEFAULT '',
+  key          TEXT UNIQUE,
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL
+);
+CREATE TABLE targets (
+  id               BIGSERIAL PRIMARY KEY,
+  post_id          BIGINT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+  account_id       BIGINT NOT NULL REFERENCES accounts (id),
+  variant          TEXT,
+  options          TEXT NOT NULL DEFAULT '{}',
+  status           TEXT NOT NULL CHECK (status IN ('draft','scheduled','claimed','publishing','published',
+                                                   'retry_wait','failed','unknown','cancelled')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  BIGINT,
+  lease_owner      TEXT NOT NULL DEFAULT '',
+  lease_expires_at BIGINT,
+  idempotency_key  TEXT NOT NULL,
+  remote_ids       TEXT NOT NULL DEFAULT '[]',
+  remote_url       TEXT NOT NULL DEFAULT '',
+  error            TEXT NOT NULL DEFAULT '',
+  published_at     BIGINT
+);
+CREATE INDEX targets_due ON targets (next_attempt_at) WHERE status IN ('scheduled','retry_wait');
+CREATE INDEX targets_lease ON targets (lease_expires_at) WHERE status IN ('claimed','publishing');
+CREATE INDEX targets_post ON targets (post_id);
+CREATE INDEX targets_account ON targets (account_id);
+CREATE TABLE attempts (
+  id              BIGSERIAL PRIMARY KEY,
+  target_id       BIGINT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+  number          INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  owner           TEXT NOT NULL,
+  started_at      BIGINT NOT NULL,
+  finished_at     BIGINT,
+  outcome         TEXT NOT NULL DEFAULT 'pending',
+  http_status     INTEGER NOT NULL DEFAULT 0,
+  remote_id       TEXT NOT NULL DEFAULT '',
+  error           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attempts_target ON attempts (target_id);
+)sql"},
     {2, "ai usage, stored secrets, post options", R"sql(
 ALTER TABLE posts ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
 -- Attempts made before the last `post retry`: a retry gets a fresh budget.
@@ -93,7 +157,29 @@ CREATE TABLE secrets (
   sealed     TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
-)sql", nullptr},
+)sql",
+     R"sql(
+ALTER TABLE posts ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+-- Attempts made before the last `post retry`: a retry gets a fresh budget.
+ALTER TABLE targets ADD COLUMN retry_from INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE ai_usage (
+  id                BIGSERIAL PRIMARY KEY,
+  at                BIGINT NOT NULL,
+  provider          TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  purpose           TEXT NOT NULL,
+  ok                INTEGER NOT NULL,
+  prompt_tokens     BIGINT NOT NULL DEFAULT 0,
+  completion_tokens BIGINT NOT NULL DEFAULT 0,
+  latency_ms        BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX ai_usage_at ON ai_usage (at);
+CREATE TABLE secrets (
+  name       TEXT PRIMARY KEY,
+  sealed     TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+)sql"},
 }};
 
 }  // namespace

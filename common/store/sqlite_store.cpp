@@ -14,6 +14,7 @@
 
 #include "common/crypto/crypto.hpp"
 #include "common/error.hpp"
+#include "common/store/backends.hpp"
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 
@@ -28,19 +29,6 @@ using model::TargetStatus;
 
 constexpr int kBusyTimeoutMs = 10'000;
 constexpr const char* kUnfinished = "('draft','scheduled','claimed','publishing','retry_wait')";
-
-std::string sqlite_path(const std::string& url) {
-  std::string path = url;
-  if (path.rfind("sqlite://", 0) == 0) {
-    path = path.substr(9);
-  } else if (path.rfind("sqlite:", 0) == 0) {
-    path = path.substr(7);
-  } else if (path.find("://") != std::string::npos) {
-    throw_usage("unsupported database URL '" + url + "' (expected sqlite:///path/to/file.db)");
-  }
-  if (path.empty()) throw_usage("database URL '" + url + "' has no file path");
-  return path;
-}
 
 nlohmann::json parse_json_column(const SQLite::Column& c) {
   const char* text = c.getText();
@@ -1013,17 +1001,20 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::string local_file(const std::string& url) {
-  if (url.find("://") != std::string::npos && url.rfind("sqlite://", 0) != 0) return {};
-  const std::string path = sqlite_path(url);
-  return path == ":memory:" ? std::string() : path;
+std::string sqlite_path(const std::string& url) {
+  std::string path = url;
+  if (path.rfind("sqlite://", 0) == 0) {
+    path = path.substr(9);
+  } else if (path.rfind("sqlite:", 0) == 0) {
+    path = path.substr(7);
+  } else if (path.find("://") != std::string::npos) {
+    throw_usage("unsupported database URL '" + url + "' (expected sqlite:///path/to/file.db)");
+  }
+  if (path.empty()) throw_usage("database URL '" + url + "' has no file path");
+  return path;
 }
 
-std::unique_ptr<Store> open(const std::string& url) {
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    throw_usage("PostgreSQL databases are not supported by this build yet (use sqlite:///path/to/file.db)");
-  }
-  const std::string path = sqlite_path(url);
+std::unique_ptr<Store> open_sqlite(const std::string& path) {
   try {
     return std::make_unique<SqliteStore>(path);
   } catch (const SQLite::Exception& e) {

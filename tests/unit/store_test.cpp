@@ -9,9 +9,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,11 +23,13 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/model/model.hpp"
 #include "common/store/migrations.hpp"
+#include "tests/fakes/postgres_server.hpp"
 
 namespace multivio::model {
 // Readable gtest failure messages for the state enums.
@@ -1485,8 +1491,27 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest,
 // Reopening only means something for backends that persist.
 INSTANTIATE_TEST_SUITE_P(Sqlite, PersistentStoreTest, testing::Values(Backend{"SqliteFile", open_sqlite_file, true}),
                          [](const testing::TestParamInfo<Backend>& info) { return info.param.name; });
-// A PostgreSQL backend adds e.g.:
-// INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, testing::Values(Backend{"Postgres", open_fresh_pg_schema, true}));
+
+#if MULTIVIO_POSTGRES_TESTS
+// One server per test executable (tests/fakes/postgres_server.hpp), a fresh
+// database per test. The URL is kept in the test's directory, so reopening
+// the same dir reaches the same database.
+std::unique_ptr<Store> open_postgres_db(const std::string& dir) {
+  const fs::path file = fs::path(dir) / "postgres-url";
+  std::string url;
+  if (std::ifstream in(file); in) std::getline(in, url);
+  if (url.empty()) {
+    url = fakes::fresh_postgres_database();
+    std::ofstream(file) << url << '\n';
+  }
+  return open(url);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, testing::Values(Backend{"Postgres", open_postgres_db, true}),
+                         [](const testing::TestParamInfo<Backend>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Postgres, PersistentStoreTest, testing::Values(Backend{"Postgres", open_postgres_db, true}),
+                         [](const testing::TestParamInfo<Backend>& info) { return info.param.name; });
+#endif
 
 // ---- backend-independent model rules ---------------------------------------------
 
@@ -1618,6 +1643,148 @@ TEST(SqliteStoreTest, RejectsUnsupportedUrls) {
   EXPECT_EQ(kind_of([] { open("mysql://localhost/db"); }), "usage");
   EXPECT_EQ(kind_of([] { open("sqlite://"); }), "usage");
 }
+
+// ---- PostgreSQL specifics ----------------------------------------------------------
+
+#if MULTIVIO_POSTGRES_TESTS
+std::string database_of(const std::string& url) { return url.substr(url.rfind('/') + 1); }
+
+Account pg_account(Store& s, const std::string& name) {
+  Account a;
+  a.platform = "feed";
+  a.name = name;
+  a.created_at = at(0);
+  return s.add_account(a);
+}
+
+NewPost pg_post(std::int64_t account, std::optional<Timestamp> when) {
+  NewPost p;
+  p.text = "concurrent";
+  p.scheduled_at = when;
+  p.targets.push_back(NewTarget{account, std::nullopt, nlohmann::json::object()});
+  return p;
+}
+
+TEST(PostgresStoreTest, StoresOpeningAtOnceMigrateOnce) {
+  const std::string url = fakes::fresh_postgres_database();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      try {
+        if (open(url)->schema_version() == latest_schema_version()) ++ok;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(open(url)->schema_version(), latest_schema_version());
+  EXPECT_EQ(fakes::shared_postgres().psql(database_of(url), "SELECT COUNT(*) FROM schema_migrations"),
+            std::to_string(migrations().size()));
+}
+
+TEST(PostgresStoreTest, TwoStoresClaimingConcurrentlyNeverClaimTheSameTarget) {
+  const std::string url = fakes::fresh_postgres_database();
+  auto a = open(url);
+  auto b = open(url);
+  const Account account = pg_account(*a, "main");
+  constexpr int kPosts = 400;
+  a->transaction([&] {
+    for (int i = 0; i < kPosts; ++i) a->create_post(pg_post(account.id, at(i % 20)), at(0));
+  });
+
+  std::atomic<bool> go{false};
+  const auto drain = [&](Store& store, const std::string& owner, std::vector<std::int64_t>& got) {
+    while (!go.load()) std::this_thread::yield();
+    for (;;) {
+      const auto claims = store.claim_due(at(100), owner, kLease, 7);
+      if (claims.empty()) break;
+      for (const auto& c : claims) {
+        EXPECT_EQ(c.target.lease_owner, owner);
+        got.push_back(c.target.id);
+      }
+    }
+  };
+  std::vector<std::int64_t> got_a, got_b;
+  std::thread ta([&] { drain(*a, "daemon-a", got_a); });
+  std::thread tb([&] { drain(*b, "daemon-b", got_b); });
+  go = true;
+  ta.join();
+  tb.join();
+
+  std::set<std::int64_t> all(got_a.begin(), got_a.end());
+  EXPECT_EQ(all.size(), got_a.size()) << "daemon-a claimed a target twice";
+  for (const auto id : got_b) EXPECT_TRUE(all.insert(id).second) << "target " << id << " claimed by both";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kPosts));
+  EXPECT_EQ(got_a.size() + got_b.size(), static_cast<std::size_t>(kPosts));
+  EXPECT_THAT(a->claim_due(at(100), "daemon-c", kLease, 100), IsEmpty());
+  // The database agrees on who holds each lease.
+  const std::set<std::int64_t> mine_a(got_a.begin(), got_a.end());
+  PostFilter f;
+  f.limit = kPosts;
+  for (const auto& p : a->list_posts(f)) {
+    ASSERT_EQ(p.targets.size(), 1u);
+    EXPECT_EQ(p.targets[0].status, TargetStatus::claimed);
+    EXPECT_EQ(p.targets[0].lease_owner, mine_a.count(p.targets[0].id) ? "daemon-a" : "daemon-b");
+  }
+}
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+TEST(PostgresStoreTest, ScheduleChangeOnOneStoreWakesAnothersChangeFd) {
+  const std::string url = fakes::fresh_postgres_database();
+  auto a = open(url);
+  auto b = open(url);
+  const Account account = pg_account(*a, "main");
+  const Post draft = a->create_post(pg_post(account.id, std::nullopt), at(0)).post;
+
+  const int fd = b->change_fd();
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(b->change_fd(), fd) << "one LISTEN connection per Store";
+  EXPECT_FALSE(readable(fd, 0));
+
+  a->schedule_post(draft.id, at(60), "UTC", at(1));
+  EXPECT_TRUE(readable(fd, 10'000)) << "no notification within 10 s";
+  b->drain_changes();
+  EXPECT_FALSE(readable(fd, 0)) << "drain_changes() left the descriptor readable";
+
+  // Delivered on commit only: a rolled-back change wakes nobody.
+  EXPECT_THROW(a->transaction([&] {
+    a->schedule_post(draft.id, at(120), "UTC", at(2));
+    throw Boom();
+  }),
+               Boom);
+  EXPECT_FALSE(readable(fd, 300));
+  EXPECT_EQ(ms(a->next_due()), ms(at(60)));
+
+  // It keeps working after a drain.
+  a->cancel_post(draft.id, at(3));
+  EXPECT_TRUE(readable(fd, 10'000));
+  b->drain_changes();
+  EXPECT_FALSE(readable(fd, 0));
+}
+
+TEST(PostgresStoreTest, ConnectionFailureIsPermanentAndHidesThePassword) {
+  // Port 1 on 127.0.0.1: nothing listens, the connection is refused at once.
+  const std::string url = "postgresql://mv:s3cret-pw@127.0.0.1:1/multivio";
+  std::string message;
+  try {
+    open(url);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::permanent);
+    message = e.what();
+  }
+  EXPECT_NE(message.find("postgresql://mv:***@127.0.0.1:1/multivio"), std::string::npos) << message;
+  EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+  EXPECT_EQ(local_file(url), "");
+  EXPECT_EQ(local_file("postgres://localhost/db"), "");
+}
+#endif
 
 }  // namespace
 }  // namespace multivio::store

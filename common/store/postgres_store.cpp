@@ -1,0 +1,1111 @@
+// SPDX-License-Identifier: MIT
+// PostgreSQL backend of store::Store (libpqxx 6.4). Semantics, errors and
+// transitions are those of sqlite_store.cpp; the same test suite runs on both.
+//
+// One connection per Store (the contract gives each thread its own Store),
+// plus, once change_fd() is asked for, one LISTEN connection. Every method
+// that writes runs in one transaction (joining the caller's when
+// transaction() is active); reads outside a transaction run as single
+// statements. SQLite serialises writers with BEGIN IMMEDIATE; here rows are
+// locked where a check and the write that depends on it are two statements,
+// and claiming skips rows another daemon holds (FOR UPDATE SKIP LOCKED).
+// Writes that change what is due send NOTIFY multivio_changes, delivered on
+// commit to every daemon's LISTEN connection.
+#include <algorithm>
+#include <ctime>
+#include <limits>
+#include <sstream>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "common/crypto/crypto.hpp"
+#include "common/error.hpp"
+#include "common/store/backends.hpp"
+#include "common/store/migrations.hpp"
+#include "common/store/store.hpp"
+
+namespace multivio::store {
+namespace {
+
+using model::Account;
+using model::Attempt;
+using model::Post;
+using model::Target;
+using model::TargetStatus;
+
+constexpr const char* kUnfinished = "('draft','scheduled','claimed','publishing','retry_wait')";
+constexpr const char* kChannel = "multivio_changes";
+// pg_advisory_xact_lock key serialising migrations across processes ("mvio").
+constexpr std::int64_t kMigrationLock = 0x6d76696f;
+
+// Column lists shared by every query that builds these structs, so the
+// readers below index them by position (the same lists as SQLite's).
+constexpr const char* kAccountColumns =
+    "a.id, a.platform, a.name, a.handle, a.options, a.secrets, a.healthy, a.health_note, a.created_at";
+constexpr const char* kPostColumns =
+    "p.id, p.text, p.media, p.tags, p.scheduled_at, p.timezone, p.key, p.created_at, p.updated_at, p.options";
+constexpr int kPostColumnCount = 10;
+constexpr const char* kTargetColumns =
+    "t.id, t.post_id, t.account_id, a.platform || ':' || a.name, a.platform, t.variant, t.options, t.status, "
+    "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
+    "t.published_at, t.retry_from";
+constexpr int kTargetColumnCount = 17;
+constexpr const char* kAttemptColumns =
+    "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
+
+nlohmann::json parse_json_column(const pqxx::field& f) {
+  const char* text = f.c_str();
+  if (text[0] == '[' && text[1] == ']' && text[2] == '\0') return nlohmann::json::array();
+  if (text[0] == '{' && text[1] == '}' && text[2] == '\0') return nlohmann::json::object();
+  return nlohmann::json::parse(text);
+}
+
+std::vector<std::string> string_list(const pqxx::field& f) {
+  return parse_json_column(f).get<std::vector<std::string>>();
+}
+
+std::int64_t i64(const pqxx::field& f) { return f.as<std::int64_t>(); }
+int i32(const pqxx::field& f) { return f.as<int>(); }
+std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : std::string(f.c_str(), f.size()); }
+
+std::optional<Timestamp> optional_time(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return model::from_millis(i64(f));
+}
+
+std::optional<std::int64_t> millis(const std::optional<Timestamp>& t) {
+  return t ? std::optional<std::int64_t>(model::to_millis(*t)) : std::nullopt;
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(); }
+
+// A bigint[] literal for `= ANY($n::bigint[])`.
+std::string id_array(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  return out + "}";
+}
+
+Account read_account(const pqxx::row& r, int base = 0) {
+  Account a;
+  a.id = i64(r[base + 0]);
+  a.platform = text(r[base + 1]);
+  a.name = text(r[base + 2]);
+  a.handle = text(r[base + 3]);
+  a.options = parse_json_column(r[base + 4]);
+  a.secrets_sealed = text(r[base + 5]);
+  a.healthy = i32(r[base + 6]) != 0;
+  a.health_note = text(r[base + 7]);
+  a.created_at = model::from_millis(i64(r[base + 8]));
+  return a;
+}
+
+Post read_post(const pqxx::row& r, int base = 0) {
+  Post p;
+  p.id = i64(r[base + 0]);
+  p.text = text(r[base + 1]);
+  p.media = string_list(r[base + 2]);
+  p.tags = string_list(r[base + 3]);
+  p.scheduled_at = optional_time(r[base + 4]);
+  p.timezone = text(r[base + 5]);
+  p.key = text(r[base + 6]);
+  p.created_at = model::from_millis(i64(r[base + 7]));
+  p.updated_at = model::from_millis(i64(r[base + 8]));
+  p.options = parse_json_column(r[base + 9]);
+  return p;
+}
+
+Target read_target(const pqxx::row& r, int base = 0) {
+  Target t;
+  t.id = i64(r[base + 0]);
+  t.post_id = i64(r[base + 1]);
+  t.account_id = i64(r[base + 2]);
+  t.account_ref = text(r[base + 3]);
+  t.platform = text(r[base + 4]);
+  if (!r[base + 5].is_null()) t.variant = text(r[base + 5]);
+  t.options = parse_json_column(r[base + 6]);
+  t.status = model::parse_target_status(r[base + 7].c_str());
+  t.attempts = i32(r[base + 8]);
+  t.next_attempt_at = optional_time(r[base + 9]);
+  t.lease_owner = text(r[base + 10]);
+  t.lease_expires_at = optional_time(r[base + 11]);
+  t.remote_ids = string_list(r[base + 12]);
+  t.remote_url = text(r[base + 13]);
+  t.error = text(r[base + 14]);
+  t.published_at = optional_time(r[base + 15]);
+  t.retry_from = i32(r[base + 16]);
+  return t;
+}
+
+Attempt read_attempt(const pqxx::row& r) {
+  Attempt a;
+  a.id = i64(r[0]);
+  a.target_id = i64(r[1]);
+  a.number = i32(r[2]);
+  a.idempotency_key = text(r[3]);
+  a.owner = text(r[4]);
+  a.started_at = model::from_millis(i64(r[5]));
+  a.finished_at = optional_time(r[6]);
+  a.outcome = model::parse_attempt_outcome(r[7].c_str());
+  a.http_status = i32(r[8]);
+  a.remote_id = text(r[9]);
+  a.error = text(r[10]);
+  return a;
+}
+
+std::int64_t now_millis() {
+  return model::to_millis(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+}
+
+// Counts notifications on the LISTEN connection; registering it issues
+// LISTEN (and libpqxx re-issues it if the connection is re-established).
+class ChangeReceiver final : public pqxx::notification_receiver {
+ public:
+  explicit ChangeReceiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, kChannel) {}
+  void operator()(const std::string&, int) override { ++received; }
+  long received = 0;
+};
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(const std::string& url) : url_(url), conn_(connect(url, ErrorKind::permanent)) {
+    guarded([&] { migrate(); });
+  }
+
+  ~PostgresStore() override {
+    // The receiver unregisters from its connection, so it goes first.
+    receiver_.reset();
+    listen_.reset();
+  }
+
+  void transaction(const std::function<void()>& fn) override {
+    if (depth_ > 0) {
+      ++depth_;
+      try {
+        fn();
+      } catch (...) {
+        --depth_;
+        throw;
+      }
+      --depth_;
+      return;
+    }
+    guarded([&] {
+      ensure_connection();
+      tx_ = std::make_unique<pqxx::work>(*conn_);
+    });
+    depth_ = 1;
+    try {
+      fn();
+      guarded([&] { tx_->commit(); });
+      depth_ = 0;
+      tx_.reset();
+    } catch (...) {
+      depth_ = 0;
+      abort_quietly();
+      throw;
+    }
+  }
+
+  int schema_version() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        return i32(t.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
+      });
+    });
+  }
+
+  // ---- accounts -----------------------------------------------------------
+
+  Account add_account(const Account& account) override {
+    Account out = account;
+    const auto taken = [&] {
+      throw_usage("account " + account.ref() + " already exists (remove it first or pick another --name)");
+    };
+    guarded([&] {
+      try {
+        transaction([&] {
+          if (find_account(account.platform, account.name)) taken();
+          const auto r = tx().exec_params(
+              "INSERT INTO accounts (platform, name, handle, options, secrets, healthy, health_note, created_at) "
+              "VALUES ($1, $2, $3, $4, $5, 1, '', $6) RETURNING id",
+              account.platform, account.name, account.handle, dump(account.options), account.secrets_sealed,
+              model::to_millis(account.created_at));
+          out.id = i64(r[0][0]);
+        });
+      } catch (const pqxx::unique_violation&) {
+        // Another process added the same platform:name since our check.
+        taken();
+      }
+    });
+    return out;
+  }
+
+  std::optional<Account> find_account(std::int64_t id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r = t.exec_params(std::string("SELECT ") + kAccountColumns +
+                                         " FROM accounts a WHERE a.id = $1 AND a.removed_at IS NULL",
+                                     id);
+        return r.empty() ? std::nullopt : std::optional<Account>(read_account(r[0]));
+      });
+    });
+  }
+
+  std::optional<Account> find_account(const std::string& platform, const std::string& name) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r = t.exec_params(
+            std::string("SELECT ") + kAccountColumns +
+                " FROM accounts a WHERE a.platform = $1 AND a.name = $2 AND a.removed_at IS NULL",
+            platform, name);
+        return r.empty() ? std::nullopt : std::optional<Account>(read_account(r[0]));
+      });
+    });
+  }
+
+  std::vector<Account> list_accounts() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<Account> out;
+        for (const auto& row :
+             t.exec(std::string("SELECT ") + kAccountColumns + " FROM accounts a WHERE a.removed_at IS NULL ORDER BY a.id")) {
+          out.push_back(read_account(row));
+        }
+        return out;
+      });
+    });
+  }
+
+  void update_account_secrets(std::int64_t id, const std::string& sealed) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params("UPDATE accounts SET secrets = $1 WHERE id = $2 AND removed_at IS NULL",
+                                        sealed, id);
+        if (r.affected_rows() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void set_account_health(std::int64_t id, bool healthy, const std::string& note) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params("UPDATE accounts SET healthy = $1, health_note = $2 WHERE id = $3",
+                                        healthy ? 1 : 0, note, id);
+        if (r.affected_rows() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void remove_account(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        // The row lock makes a concurrent create_post (which share-locks the
+        // accounts it uses) either finish first, so its targets are counted
+        // below, or see the account removed.
+        tx().exec_params("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", id);
+        auto account = find_account(id);
+        if (!account) throw_not_found("account " + std::to_string(id) + " does not exist");
+        const auto busy = tx().exec_params(
+            std::string("SELECT COUNT(*) FROM targets WHERE account_id = $1 AND status IN ") + kUnfinished, id);
+        if (const auto n = i64(busy[0][0]); n > 0) {
+          throw_usage("account " + account->ref() + " still has " + std::to_string(n) +
+                      " unfinished target(s); cancel or delete those posts first");
+        }
+        tx().exec_params(
+            "UPDATE accounts SET removed_at = $1, secrets = '', name = name || '#removed-' || id WHERE id = $2",
+            now_millis(), id);
+      });
+    });
+  }
+
+  // ---- posts --------------------------------------------------------------
+
+  Created create_post(const NewPost& post, Timestamp now) override {
+    Created result;
+    guarded([&] {
+      transaction([&] {
+        if (!post.key.empty()) {
+          if (auto existing = find_post_by_key(post.key)) {
+            result = Created{std::move(*existing), false};
+            return;
+          }
+        }
+        const std::optional<std::string> key =
+            post.key.empty() ? std::nullopt : std::optional<std::string>(post.key);
+        // ON CONFLICT: another process used the key since our check (it
+        // waits for that transaction, then finds its post below).
+        const auto inserted = tx().exec_params(
+            "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING id",
+            post.text, dump(post.media), dump(post.tags), millis(post.scheduled_at), post.timezone, key,
+            model::to_millis(now), dump(post.options));
+        if (inserted.empty()) {
+          auto existing = find_post_by_key(post.key);
+          if (!existing) throw_permanent("post key '" + post.key + "' is taken but its post cannot be read");
+          result = Created{std::move(*existing), false};
+          return;
+        }
+        const std::int64_t post_id = i64(inserted[0][0]);
+        for (const auto& target : post.targets) {
+          // FOR SHARE: a concurrent remove_account waits for us, or we see it.
+          const auto r = tx().exec_params(
+              "SELECT 1 FROM accounts WHERE id = $1 AND removed_at IS NULL FOR SHARE", target.account_id);
+          if (r.empty()) throw_not_found("account " + std::to_string(target.account_id) + " does not exist");
+        }
+        const TargetStatus status = post.scheduled_at ? TargetStatus::scheduled : TargetStatus::draft;
+        for (const auto& target : post.targets) {
+          tx().exec_params(
+              "INSERT INTO targets (post_id, account_id, variant, options, status, next_attempt_at, "
+              "idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              post_id, target.account_id, target.variant, dump(target.options),
+              std::string(model::to_string(status)), millis(post.scheduled_at), crypto::random_hex(16));
+        }
+        notify();
+        result = Created{*find_post(post_id), true};
+      });
+    });
+    return result;
+  }
+
+  std::optional<Post> find_post(std::int64_t id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) -> std::optional<Post> {
+        const auto r = t.exec_params(std::string("SELECT ") + kPostColumns + " FROM posts p WHERE p.id = $1", id);
+        if (r.empty()) return std::nullopt;
+        Post p = read_post(r[0]);
+        p.targets = targets_of(t, id);
+        return p;
+      });
+    });
+  }
+
+  std::optional<Post> find_post_by_key(const std::string& key) override {
+    return guarded([&]() -> std::optional<Post> {
+      const auto id = read([&](pqxx::transaction_base& t) -> std::optional<std::int64_t> {
+        const auto r = t.exec_params("SELECT id FROM posts WHERE key = $1", key);
+        if (r.empty()) return std::nullopt;
+        return i64(r[0][0]);
+      });
+      if (!id) return std::nullopt;
+      return find_post(*id);
+    });
+  }
+
+  std::vector<Post> list_posts(const PostFilter& filter) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<Post> out;
+        std::int64_t before = filter.before_id;
+        const int limit = std::max(1, filter.limit);
+        // A derived post status cannot be expressed in SQL, so it is filtered
+        // here while paging on; every other criterion is in the query.
+        const int page = filter.status ? std::max(limit, 500) : limit;
+        while (static_cast<int>(out.size()) < limit) {
+          std::vector<Post> batch = list_page(t, filter, before, page);
+          if (batch.empty()) break;
+          before = batch.back().id;
+          const bool last_page = static_cast<int>(batch.size()) < page;
+          for (auto& p : batch) {
+            if (filter.status && p.status() != *filter.status) continue;
+            out.push_back(std::move(p));
+            if (static_cast<int>(out.size()) == limit) break;
+          }
+          if (last_page) break;
+        }
+        return out;
+      });
+    });
+  }
+
+  void update_post(const Post& post, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        lock_targets(post.id);
+        auto current = find_post(post.id);
+        if (!current) throw_not_found("post " + std::to_string(post.id) + " does not exist");
+        for (const auto& t : current->targets) {
+          if (t.status == TargetStatus::claimed || t.status == TargetStatus::publishing) {
+            throw_usage("post " + std::to_string(post.id) + " is being published right now; try again when it is done");
+          }
+          // What went out cannot change; the record must keep saying what was sent.
+          if (t.status == TargetStatus::published) {
+            throw_usage("post " + std::to_string(post.id) + " is already published on " + t.account_ref +
+                        "; create a new post instead");
+          }
+        }
+        tx().exec_params("UPDATE posts SET text = $1, media = $2, tags = $3, updated_at = $4, options = $5 WHERE id = $6",
+                         post.text, dump(post.media), dump(post.tags), model::to_millis(now), dump(post.options),
+                         post.id);
+        for (const auto& t : post.targets) {
+          tx().exec_params("UPDATE targets SET variant = $1 WHERE id = $2 AND post_id = $3", t.variant, t.id, post.id);
+        }
+      });
+    });
+  }
+
+  void schedule_post(std::int64_t id, Timestamp when, const std::string& timezone, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = 'scheduled', next_attempt_at = $1, error = '' "
+            "WHERE post_id = $2 AND status IN ('draft','scheduled','retry_wait')",
+            model::to_millis(when), id);
+        if (r.affected_rows() == 0) {
+          throw_usage("post " + std::to_string(id) +
+                      " has no draft or scheduled target left to schedule (use 'post retry' for failed ones)");
+        }
+        tx().exec_params("UPDATE posts SET scheduled_at = $1, timezone = $2, updated_at = $3 WHERE id = $4",
+                         model::to_millis(when), timezone, model::to_millis(now), id);
+        notify();
+      });
+    });
+  }
+
+  void cancel_post(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = 'cancelled', next_attempt_at = NULL, lease_owner = '', "
+            "lease_expires_at = NULL WHERE post_id = $1 AND status IN ('draft','scheduled','claimed','retry_wait')",
+            id);
+        if (r.affected_rows() == 0) throw_usage("post " + std::to_string(id) + " has nothing left to cancel");
+        touch_post(id, now);
+        notify();
+      });
+    });
+  }
+
+  void delete_post(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        lock_targets(id);
+        const auto busy = tx().exec_params(
+            "SELECT COUNT(*) FROM targets WHERE post_id = $1 AND status IN ('claimed','publishing')", id);
+        if (i64(busy[0][0]) > 0) {
+          throw_usage("post " + std::to_string(id) + " is being published right now; cancel it or wait");
+        }
+        tx().exec_params("DELETE FROM posts WHERE id = $1", id);
+        notify();
+      });
+    });
+  }
+
+  int retry_post(std::int64_t id, Timestamp now) override {
+    int changed = 0;
+    guarded([&] {
+      transaction([&] {
+        require_post(id);
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = 'scheduled', error = '', retry_from = attempts, "
+            "next_attempt_at = GREATEST($1::bigint, COALESCE((SELECT scheduled_at FROM posts WHERE id = $2), $1::bigint)), "
+            "lease_owner = '', lease_expires_at = NULL "
+            "WHERE post_id = $2 AND status IN ('failed','unknown','cancelled') "
+            "AND account_id IN (SELECT id FROM accounts WHERE removed_at IS NULL)",
+            model::to_millis(now), id);
+        changed = static_cast<int>(r.affected_rows());
+        if (changed > 0) {
+          touch_post(id, now);
+          notify();
+        }
+      });
+    });
+    return changed;
+  }
+
+  // ---- publishing ---------------------------------------------------------
+
+  std::optional<Timestamp> next_due() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        return optional_time(
+            t.exec("SELECT MIN(next_attempt_at) FROM targets WHERE status IN ('scheduled','retry_wait')")[0][0]);
+      });
+    });
+  }
+
+  std::vector<Claim> claim_due(Timestamp now, const std::string& owner, std::chrono::milliseconds lease,
+                               int limit) override {
+    // SKIP LOCKED: rows another daemon is claiming right now are left to it
+    // instead of waited for; the LIMIT is applied to the rows we can lock.
+    // SQLite reads a negative LIMIT as none; NULL is PostgreSQL's none.
+    return claim_where(
+        "SELECT id FROM targets WHERE status IN ('scheduled','retry_wait') AND next_attempt_at <= $3 "
+        "ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED",
+        now, owner, lease, model::to_millis(now), limit < 0 ? std::nullopt : std::optional<int>(limit));
+  }
+
+  std::vector<Claim> claim_post(std::int64_t post_id, Timestamp now, const std::string& owner,
+                                std::chrono::milliseconds lease) override {
+    // Waits for rows locked elsewhere (then skips those no longer waiting),
+    // so every target still unfinished when the locks clear is leased.
+    return claim_where(
+        "SELECT id FROM targets WHERE post_id = $3 AND status IN ('draft','scheduled','retry_wait') "
+        "ORDER BY id FOR UPDATE",
+        now, owner, lease, post_id);
+  }
+
+  Attempt begin_attempt(std::int64_t target_id, const std::string& owner, Timestamp now) override {
+    Attempt a;
+    guarded([&] {
+      transaction([&] {
+        // FOR UPDATE: recovery on another daemon cannot move the target
+        // between this check and the update below.
+        const auto t = tx().exec_params(
+            "SELECT status, lease_owner, attempts, idempotency_key, lease_expires_at FROM targets "
+            "WHERE id = $1 FOR UPDATE",
+            target_id);
+        if (t.empty()) throw_not_found("target " + std::to_string(target_id) + " does not exist");
+        // An expired lease may already be someone else's: recovery could
+        // mark this call unknown the moment it starts.
+        const auto& row = t[0];
+        if (text(row[0]) != "claimed" || text(row[1]) != owner || row[4].is_null() ||
+            i64(row[4]) < model::to_millis(now)) {
+          throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+        }
+        a.target_id = target_id;
+        a.number = i32(row[2]) + 1;
+        a.idempotency_key = text(row[3]);
+        a.owner = owner;
+        a.started_at = now;
+        const auto ins = tx().exec_params(
+            "INSERT INTO attempts (target_id, number, idempotency_key, owner, started_at, outcome) "
+            "VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING id",
+            target_id, a.number, a.idempotency_key, owner, model::to_millis(now));
+        a.id = i64(ins[0][0]);
+        tx().exec_params("UPDATE targets SET status = 'publishing', attempts = $1 WHERE id = $2", a.number,
+                         target_id);
+      });
+    });
+    return a;
+  }
+
+  void finish_attempt(std::int64_t attempt_id, const AttemptResult& result, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        const auto find = tx().exec_params(
+            "SELECT a.target_id, t.status, (SELECT MAX(id) FROM attempts WHERE target_id = a.target_id) "
+            "FROM attempts a JOIN targets t ON t.id = a.target_id WHERE a.id = $1 FOR UPDATE OF t",
+            attempt_id);
+        if (find.empty()) throw_not_found("attempt " + std::to_string(attempt_id) + " does not exist");
+        const std::int64_t target_id = i64(find[0][0]);
+        const std::string status = text(find[0][1]);
+        const bool latest = i64(find[0][2]) == attempt_id;
+
+        std::string remote_id;
+        for (const auto& id : result.remote_ids) remote_id += (remote_id.empty() ? "" : ",") + id;
+        tx().exec_params(
+            "UPDATE attempts SET finished_at = $1, outcome = $2, http_status = $3, remote_id = $4, error = $5 "
+            "WHERE id = $6",
+            model::to_millis(now), std::string(model::to_string(result.outcome)), result.http_status, remote_id,
+            result.error, attempt_id);
+
+        // A call that outlived its lease may find the target already marked
+        // unknown by recovery; its real outcome is better information, so it
+        // still applies. Anything else means someone else owns the target.
+        if (!latest || (status != "publishing" && status != "unknown")) return;
+        const bool published = result.next_status == TargetStatus::published;
+        const bool retry = result.next_status == TargetStatus::retry_wait;
+        tx().exec_params(
+            "UPDATE targets SET status = $1, next_attempt_at = $2, lease_owner = '', lease_expires_at = NULL, "
+            "error = $3, "
+            "remote_ids = CASE WHEN $4::boolean THEN $5 ELSE remote_ids END, "
+            "remote_url = CASE WHEN $4::boolean THEN $6 ELSE remote_url END, "
+            "published_at = CASE WHEN $4::boolean THEN $7::bigint ELSE published_at END WHERE id = $8",
+            std::string(model::to_string(result.next_status)),
+            retry ? millis(result.next_attempt_at) : std::optional<std::int64_t>{},
+            published ? std::string() : result.error, published, dump(result.remote_ids), result.remote_url,
+            model::to_millis(now), target_id);
+        tx().exec_params("UPDATE posts SET updated_at = $1 WHERE id = (SELECT post_id FROM targets WHERE id = $2)",
+                         model::to_millis(now), target_id);
+        if (retry) notify();
+      });
+    });
+  }
+
+  void release_claim(std::int64_t target_id, const std::string& owner) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = CASE WHEN next_attempt_at IS NULL THEN 'draft' "
+            "WHEN attempts > 0 THEN 'retry_wait' ELSE 'scheduled' END, "
+            "lease_owner = '', lease_expires_at = NULL "
+            "WHERE id = $1 AND status = 'claimed' AND lease_owner = $2",
+            target_id, owner);
+        if (r.affected_rows() > 0) notify();
+      });
+    });
+  }
+
+  std::vector<Target> recover_expired(Timestamp now) override {
+    std::vector<Target> unknown;
+    guarded([&] {
+      transaction([&] {
+        // Rows are locked in id order, so two daemons recovering at once
+        // queue up instead of deadlocking.
+        const auto back = tx().exec_params(
+            "UPDATE targets SET status = CASE WHEN attempts > 0 THEN 'retry_wait' ELSE 'scheduled' END, "
+            "next_attempt_at = COALESCE(next_attempt_at, $1), lease_owner = '', lease_expires_at = NULL "
+            "WHERE id IN (SELECT id FROM targets WHERE status = 'claimed' AND lease_expires_at < $1 "
+            "ORDER BY id FOR UPDATE)",
+            model::to_millis(now));
+
+        // FOR UPDATE re-checks each row after any concurrent change commits:
+        // a target another daemon just finished or recovered is left out.
+        const auto found = tx().exec_params(std::string("SELECT ") + kTargetColumns +
+                                                " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                                "WHERE t.status = 'publishing' AND t.lease_expires_at < $1 "
+                                                "ORDER BY t.id FOR UPDATE OF t",
+                                            model::to_millis(now));
+        for (const auto& row : found) unknown.push_back(read_target(row));
+        const std::string why =
+            "the publishing process stopped during the call (lease expired); the post may or may not have been "
+            "published, so it is not re-sent: check the network, then 'multivio post retry' if it is missing";
+        for (auto& t : unknown) {
+          tx().exec_params(
+              "UPDATE targets SET status = 'unknown', error = $1, lease_owner = '', lease_expires_at = NULL, "
+              "next_attempt_at = NULL WHERE id = $2",
+              why, t.id);
+          tx().exec_params(
+              "UPDATE attempts SET outcome = 'unknown', finished_at = $1, error = $2 "
+              "WHERE target_id = $3 AND outcome = 'pending'",
+              model::to_millis(now), why, t.id);
+          t.status = TargetStatus::unknown;
+          t.error = why;
+        }
+        if (back.affected_rows() > 0 || !unknown.empty()) notify();
+      });
+    });
+    return unknown;
+  }
+
+  std::vector<Attempt> attempts(std::int64_t target_id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<Attempt> out;
+        for (const auto& row : t.exec_params(std::string("SELECT ") + kAttemptColumns +
+                                                 " FROM attempts WHERE target_id = $1 ORDER BY number, id",
+                                             target_id)) {
+          out.push_back(read_attempt(row));
+        }
+        return out;
+      });
+    });
+  }
+
+  int renew_leases(const std::string& owner, const std::vector<std::int64_t>& target_ids, Timestamp until) override {
+    int renewed = 0;
+    if (target_ids.empty()) return 0;
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET lease_expires_at = $1 WHERE id = ANY($2::bigint[]) AND lease_owner = $3 "
+            "AND status IN ('claimed','publishing')",
+            model::to_millis(until), id_array(target_ids), owner);
+        renewed = static_cast<int>(r.affected_rows());
+      });
+    });
+    return renewed;
+  }
+
+  std::vector<Target> overdue(Timestamp before) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<Target> out;
+        for (const auto& row : t.exec_params(std::string("SELECT ") + kTargetColumns +
+                                                 " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                                 "WHERE t.status IN ('scheduled','retry_wait') AND t.next_attempt_at < $1 "
+                                                 "ORDER BY t.next_attempt_at, t.id",
+                                             model::to_millis(before))) {
+          out.push_back(read_target(row));
+        }
+        return out;
+      });
+    });
+  }
+
+  void skip_target(std::int64_t target_id, const std::string& why, Timestamp now) override {
+    move_overdue(target_id, "cancelled", why, now);
+  }
+
+  void hold_target(std::int64_t target_id, const std::string& why, Timestamp now) override {
+    move_overdue(target_id, "draft", why, now);
+  }
+
+  void requeue_unknown(std::int64_t target_id, Timestamp when, const std::string& note) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = 'retry_wait', next_attempt_at = $1, error = $2, "
+            "lease_owner = '', lease_expires_at = NULL WHERE id = $3 AND status = 'unknown'",
+            model::to_millis(when), note, target_id);
+        if (r.affected_rows() > 0) notify();
+      });
+    });
+  }
+
+  int change_fd() override {
+    if (!listen_) {
+      try {
+        listen_ = connect(url_, ErrorKind::transient);
+        receiver_ = std::make_unique<ChangeReceiver>(*listen_);
+      } catch (const std::exception& e) {
+        receiver_.reset();
+        listen_.reset();
+        spdlog::warn("cannot listen for database changes on {}: {}", redact_url(url_), e.what());
+        return -1;
+      }
+    }
+    return listen_->sock();
+  }
+
+  void drain_changes() override {
+    if (!listen_) return;
+    try {
+      listen_->get_notifs();
+    } catch (const std::exception& e) {
+      // The next change_fd() connects again (a new descriptor).
+      spdlog::warn("lost the database change listener on {}: {}", redact_url(url_), e.what());
+      receiver_.reset();
+      listen_.reset();
+    }
+  }
+
+  void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET variant = $1 WHERE id = $2 AND lease_owner = $3 AND status IN ('claimed','publishing')",
+            text, target_id, owner);
+        if (r.affected_rows() == 0) {
+          throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+        }
+      });
+    });
+  }
+
+  void record_ai_usage(const AiUsageRecord& r) override {
+    guarded([&] {
+      transaction([&] {
+        tx().exec_params(
+            "INSERT INTO ai_usage (at, provider, model, purpose, ok, prompt_tokens, completion_tokens, latency_ms) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            model::to_millis(r.at), r.provider, r.model, r.purpose, r.ok ? 1 : 0,
+            static_cast<std::int64_t>(r.prompt_tokens), static_cast<std::int64_t>(r.completion_tokens),
+            static_cast<std::int64_t>(r.latency.count()));
+      });
+    });
+  }
+
+  std::vector<AiUsageTotal> ai_usage(std::optional<Timestamp> since) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<AiUsageTotal> out;
+        for (const auto& row : t.exec_params(
+                 "SELECT provider, model, COUNT(*), SUM(1 - ok), SUM(prompt_tokens), SUM(completion_tokens), "
+                 "SUM(latency_ms) FROM ai_usage WHERE at >= $1 GROUP BY provider, model ORDER BY provider, model",
+                 since ? model::to_millis(*since) : std::numeric_limits<std::int64_t>::min())) {
+          AiUsageTotal total;
+          total.provider = text(row[0]);
+          total.model = text(row[1]);
+          total.calls = i64(row[2]);
+          total.failed = i64(row[3]);
+          total.prompt_tokens = i64(row[4]);
+          total.completion_tokens = i64(row[5]);
+          total.latency = std::chrono::milliseconds(i64(row[6]));
+          out.push_back(std::move(total));
+        }
+        return out;
+      });
+    });
+  }
+
+  void put_secret(const std::string& name, const std::string& sealed, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        tx().exec_params(
+            "INSERT INTO secrets (name, sealed, updated_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
+            name, sealed, model::to_millis(now));
+      });
+    });
+  }
+
+  std::optional<std::string> get_secret(const std::string& name) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) -> std::optional<std::string> {
+        const auto r = t.exec_params("SELECT sealed FROM secrets WHERE name = $1", name);
+        if (r.empty()) return std::nullopt;
+        return text(r[0][0]);
+      });
+    });
+  }
+
+ private:
+  static std::unique_ptr<pqxx::connection> connect(const std::string& url, ErrorKind kind) {
+    std::unique_ptr<pqxx::connection> c;
+    try {
+      c = std::make_unique<pqxx::connection>(url);
+      // Keeps NOTICEs ("... already exists, skipping") off stderr; libpqxx
+      // sets it again if it has to reconnect.
+      c->set_variable("client_min_messages", "warning");
+    } catch (const std::exception& e) {
+      throw Error(kind, "cannot connect to database " + redact_url(url) + ": " + trimmed(e.what()));
+    }
+    return c;
+  }
+
+  // PostgreSQL errors become Error(transient) for a lost connection or a
+  // deadlock/serialization failure (trying again can succeed) and
+  // Error(permanent) otherwise; our own Errors pass through unchanged.
+  template <typename Fn>
+  auto guarded(Fn&& fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const Error&) {
+      throw;
+    } catch (const pqxx::broken_connection& e) {
+      broken_ = true;
+      throw Error(ErrorKind::transient, "database: " + trimmed(e.what()));
+    } catch (const pqxx::in_doubt_error& e) {
+      // The connection went away during COMMIT: whether it committed is unknown.
+      broken_ = true;
+      throw Error(ErrorKind::permanent, "database: " + trimmed(e.what()));
+    } catch (const pqxx::transaction_rollback& e) {
+      throw Error(ErrorKind::transient, "database: " + trimmed(e.what()));
+    } catch (const pqxx::pqxx_exception& e) {
+      throw Error(ErrorKind::permanent, "database: " + trimmed(e.base().what()));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::permanent, std::string("database holds malformed JSON: ") + e.what());
+    }
+  }
+
+  // libpq messages end in a newline and may hold more lines ("\n\tIs the
+  // server running..."): one line for logs.
+  static std::string trimmed(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+      if (c == '\n' || c == '\t' || c == '\r') {
+        if (!out.empty() && out.back() != ' ') out += ' ';
+      } else {
+        out += c;
+      }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  }
+
+  // A connection lost earlier is replaced (outside any transaction) rather
+  // than left to libpqxx's own reactivation, so the call after a failure
+  // works again as soon as the server does.
+  void ensure_connection() {
+    if (!broken_ && conn_ && conn_->is_open()) return;
+    conn_.reset();
+    conn_ = connect(url_, ErrorKind::transient);
+    broken_ = false;
+  }
+
+  // The open transaction; only valid while depth_ > 0.
+  pqxx::work& tx() { return *tx_; }
+
+  // Runs fn on the open transaction, or as single statements outside one.
+  template <typename Fn>
+  auto read(Fn&& fn) -> decltype(fn(std::declval<pqxx::transaction_base&>())) {
+    if (depth_ > 0) return fn(*tx_);
+    ensure_connection();
+    pqxx::nontransaction n(*conn_);
+    return fn(n);
+  }
+
+  void abort_quietly() noexcept {
+    try {
+      if (tx_) tx_->abort();
+    } catch (...) {
+    }
+    tx_.reset();
+  }
+
+  // Delivered to every LISTEN connection when the transaction commits;
+  // several in one transaction arrive as one.
+  void notify() { tx().exec(std::string("NOTIFY ") + kChannel); }
+
+  void migrate() {
+    // Nothing to do (the common case) costs one query and takes no lock.
+    const bool current = read([&](pqxx::transaction_base& t) {
+      const auto exists = t.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+      if (!exists[0][0].as<bool>()) return false;
+      const int version = i32(t.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
+      return version >= migrations().back().version;
+    });
+    if (current) return;
+    transaction([&] {
+      // Several daemons starting at once: one migrates, the others wait here
+      // and then find nothing left to do.
+      tx().exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+      tx().exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+          "applied_at BIGINT NOT NULL)");
+      const int version = i32(tx().exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
+      for (const auto& m : migrations()) {
+        if (m.version <= version) continue;
+        if (m.postgres == nullptr) {
+          throw_permanent("migration " + std::to_string(m.version) + " (" + m.name + ") has no PostgreSQL form");
+        }
+        tx().exec(m.postgres);
+        tx().exec_params("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", m.version,
+                         std::string(m.name), static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+      }
+    });
+  }
+
+  // Only a target still waiting moves: one claimed meanwhile is left alone.
+  void move_overdue(std::int64_t target_id, const char* status, const std::string& why, Timestamp now) {
+    guarded([&] {
+      transaction([&] {
+        const bool draft = std::string(status) == "draft";
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = $1, error = $2, next_attempt_at = CASE WHEN $3::boolean "
+            "THEN next_attempt_at ELSE NULL END WHERE id = $4 AND status IN ('scheduled','retry_wait')",
+            std::string(status), why, draft, target_id);
+        if (r.affected_rows() > 0) {
+          tx().exec_params("UPDATE posts SET updated_at = $1 WHERE id = (SELECT post_id FROM targets WHERE id = $2)",
+                           model::to_millis(now), target_id);
+          notify();
+        }
+      });
+    });
+  }
+
+  void require_post(std::int64_t id) {
+    if (tx().exec_params("SELECT 1 FROM posts WHERE id = $1", id).empty()) {
+      throw_not_found("post " + std::to_string(id) + " does not exist");
+    }
+  }
+
+  // Holds the post's targets until commit, so no daemon claims one between
+  // a check and the write that relies on it.
+  void lock_targets(std::int64_t post_id) {
+    tx().exec_params("SELECT id FROM targets WHERE post_id = $1 ORDER BY id FOR UPDATE", post_id);
+  }
+
+  void touch_post(std::int64_t id, Timestamp now) {
+    tx().exec_params("UPDATE posts SET updated_at = $1 WHERE id = $2", model::to_millis(now), id);
+  }
+
+  std::vector<Target> targets_of(pqxx::transaction_base& t, std::int64_t post_id) {
+    std::vector<Target> out;
+    for (const auto& row : t.exec_params(std::string("SELECT ") + kTargetColumns +
+                                             " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                             "WHERE t.post_id = $1 ORDER BY t.id",
+                                         post_id)) {
+      out.push_back(read_target(row));
+    }
+    return out;
+  }
+
+  // One query returns posts with their targets (newest post first), so a
+  // listing costs one statement however many posts it shows.
+  std::vector<Post> list_page(pqxx::transaction_base& t, const PostFilter& filter, std::int64_t before, int limit) {
+    std::vector<std::string> args;
+    const auto arg = [&](std::string value) {
+      args.push_back(std::move(value));
+      return "$" + std::to_string(args.size());
+    };
+    std::ostringstream where;
+    where << "1 = 1";
+    if (before > 0) where << " AND p.id < " << arg(std::to_string(before)) << "::bigint";
+    if (filter.since) {
+      where << " AND COALESCE(p.scheduled_at, p.created_at) >= "
+            << arg(std::to_string(model::to_millis(*filter.since))) << "::bigint";
+    }
+    if (filter.until) {
+      where << " AND COALESCE(p.scheduled_at, p.created_at) < "
+            << arg(std::to_string(model::to_millis(*filter.until))) << "::bigint";
+    }
+    if (filter.account_id) {
+      where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.account_id = "
+            << arg(std::to_string(*filter.account_id)) << "::bigint)";
+    }
+    if (filter.target_status) {
+      where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND x.status = "
+            << arg(std::string(model::to_string(*filter.target_status))) << ")";
+    }
+    if (filter.overdue_before) {
+      where << " AND EXISTS (SELECT 1 FROM targets x WHERE x.post_id = p.id AND ((x.status IN "
+               "('scheduled','retry_wait') AND x.next_attempt_at < "
+            << arg(std::to_string(model::to_millis(*filter.overdue_before)))
+            << "::bigint) OR (x.status = 'draft' AND x.error LIKE 'overdue:%')))";
+    }
+    const std::string limit_arg = arg(std::to_string(limit));
+    const std::string sql = std::string("SELECT ") + kPostColumns + ", " + kTargetColumns +
+                            " FROM (SELECT * FROM posts p WHERE " + where.str() + " ORDER BY p.id DESC LIMIT " +
+                            limit_arg + "::bigint) p "
+                            "LEFT JOIN targets t ON t.post_id = p.id LEFT JOIN accounts a ON a.id = t.account_id "
+                            "ORDER BY p.id DESC, t.id";
+    std::vector<Post> out;
+    for (const auto& row : t.exec_params(sql, pqxx::prepare::make_dynamic_params(args))) {
+      const std::int64_t id = i64(row[0]);
+      if (out.empty() || out.back().id != id) out.push_back(read_post(row));
+      if (!row[kPostColumnCount].is_null()) out.back().targets.push_back(read_target(row, kPostColumnCount));
+    }
+    return out;
+  }
+
+  // Leases the rows `select` picks (its parameters are $3 onwards, from
+  // args) in one UPDATE ... RETURNING, then loads what the publisher needs.
+  template <typename... Args>
+  std::vector<Claim> claim_where(const std::string& select, Timestamp now, const std::string& owner,
+                                 std::chrono::milliseconds lease, const Args&... args) {
+    return guarded([&] {
+      std::vector<Claim> claims;
+      transaction([&] {
+        // The CTE is evaluated once and its row locks held to commit.
+        const auto leased = tx().exec_params(
+            "WITH picked AS (" + select +
+                ") UPDATE targets t SET status = 'claimed', lease_owner = $1, lease_expires_at = $2 "
+                "FROM picked WHERE t.id = picked.id RETURNING t.id",
+            owner, model::to_millis(now + lease), args...);
+        if (leased.empty()) return;
+        std::vector<std::int64_t> ids;
+        for (const auto& row : leased) ids.push_back(i64(row[0]));
+        const auto rows = tx().exec_params(std::string("SELECT ") + kTargetColumns + ", " + kPostColumns + ", " +
+                                               kAccountColumns +
+                                               " FROM targets t JOIN accounts a ON a.id = t.account_id "
+                                               "JOIN posts p ON p.id = t.post_id WHERE t.id = ANY($1::bigint[]) "
+                                               "ORDER BY t.id",
+                                           id_array(ids));
+        for (const auto& row : rows) {
+          Claim c;
+          c.target = read_target(row);
+          c.post = read_post(row, kTargetColumnCount);
+          c.account = read_account(row, kTargetColumnCount + kPostColumnCount);
+          claims.push_back(std::move(c));
+        }
+      });
+      // The most overdue target goes first (ties: oldest target first).
+      std::stable_sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) {
+        return a.target.next_attempt_at < b.target.next_attempt_at;
+      });
+      return claims;
+    });
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::work> tx_;
+  int depth_ = 0;
+  bool broken_ = false;
+  std::unique_ptr<pqxx::connection> listen_;
+  std::unique_ptr<ChangeReceiver> receiver_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres(const std::string& url) { return std::make_unique<PostgresStore>(url); }
+
+}  // namespace multivio::store
