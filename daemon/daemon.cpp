@@ -84,6 +84,7 @@ int Daemon::run() {
   setup_logging();
   const auto& cfg = ctx_.config();
   workers_ = std::max(1, cfg.daemon.workers);
+  breaker_.set_policy({cfg.daemon.breaker_threshold, cfg.daemon.breaker_base, cfg.daemon.breaker_max});
   owner_ = app::make_owner_id("multiviod");
   ctx_.store();   // open and migrate before announcing readiness
   ctx_.sealer();  // a missing key should stop us now, not at the first post
@@ -103,7 +104,7 @@ int Daemon::run() {
 
   sweep_overdue();
   start_workers();
-  spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, cfg.database,
+  spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, store::redact_url(cfg.database),
                options_.once ? "yes" : "no");
   systemd::ready("publishing with " + std::to_string(workers_) + " workers");
 
@@ -154,9 +155,39 @@ void Daemon::worker_loop(int index) {
         spdlog::error("worker={} keeps its previous config: {}", index, e.what());
       }
     }
+    // A network paused by its breaker is not called; the target waits
+    // without using an attempt, and other networks go on.
+    std::optional<model::Timestamp> paused;
+    {
+      std::lock_guard lock(mutex_);
+      paused = breaker_.paused_until(claim.account.platform, ctx.clock().now());
+    }
+    if (paused) {
+      try {
+        ctx.store().release_claim(claim.target.id, owner_, paused);
+      } catch (const std::exception& e) {
+        spdlog::warn("worker={} target={} could not be deferred: {}", index, claim.target.id, e.what());
+      }
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+      leased_.erase(claim.target.id);
+      done_cv_.notify_all();
+      wake();
+      continue;
+    }
     model::TargetStatus status = model::TargetStatus::unknown;
     try {
-      status = publisher.publish(claim).next_status;
+      const auto result = publisher.publish(claim);
+      status = result.next_status;
+      std::lock_guard lock(mutex_);
+      if (result.outcome == model::AttemptOutcome::ok) {
+        breaker_.record_success(claim.account.platform);
+      } else if (result.outcome == model::AttemptOutcome::transient) {
+        if (const auto until = breaker_.record_transient(claim.account.platform, ctx.clock().now())) {
+          spdlog::warn("pausing network={} until={} after repeated transient failures", claim.account.platform,
+                       model::format_utc(*until));
+        }
+      }
     } catch (const std::exception& e) {
       // The attempt row could not be written (lease lost, database error):
       // nothing was sent, and the lease will expire and be recovered.
@@ -321,6 +352,11 @@ void Daemon::apply_reload() {
   try {
     ctx_.reload_config();
     setup_logging();
+    {
+      const auto& d = ctx_.config().daemon;
+      std::lock_guard lock(mutex_);
+      breaker_.set_policy({d.breaker_threshold, d.breaker_base, d.breaker_max});
+    }
     ++config_generation_;
     spdlog::info("reloaded config file={}", ctx_.config().file.empty() ? "(none)" : ctx_.config().file);
   } catch (const std::exception& e) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/app/context.hpp"
+#include "common/schedule/breaker.hpp"
 #include "common/store/store.hpp"
 
 namespace multivio::daemon {
@@ -89,6 +90,7 @@ class Daemon {
   int in_flight_ = 0;
   bool workers_quit_ = false;
   Counts counts_;
+  schedule::CircuitBreaker breaker_;  // guarded by mutex_
   std::vector<std::thread> threads_;
 };
 

@@ -76,7 +76,7 @@ InitResult init(Context& ctx, const InitOptions& options) {
     result.created_key = crypto::create_key_file(cfg.key_file);
     crypto::load_key(std::nullopt, cfg.key_file);
   }
-  result.database = cfg.database;
+  result.database = store::redact_url(cfg.database);
   result.schema_version = fresh.store().schema_version();
   return result;
 }

@@ -18,9 +18,6 @@ std::unique_ptr<Store> open_sqlite(const std::string& path);
 
 /// True for postgresql:// and postgres:// URLs.
 bool is_postgres_url(const std::string& url);
-/// The URL with any password (user:PASS@ or password=PASS) replaced by ***,
-/// safe for error messages and logs.
-std::string redact_url(const std::string& url);
 /// Connects to the PostgreSQL database at url and runs migrations. Only
 /// linked when the build has libpqxx (MULTIVIO_HAVE_POSTGRES).
 std::unique_ptr<Store> open_postgres(const std::string& url);

@@ -628,15 +628,18 @@ class PostgresStore final : public Store {
     });
   }
 
-  void release_claim(std::int64_t target_id, const std::string& owner) override {
+  void release_claim(std::int64_t target_id, const std::string& owner,
+                     std::optional<Timestamp> not_before) override {
     guarded([&] {
       transaction([&] {
         const auto r = tx().exec_params(
             "UPDATE targets SET status = CASE WHEN next_attempt_at IS NULL THEN 'draft' "
             "WHEN attempts > 0 THEN 'retry_wait' ELSE 'scheduled' END, "
+            "next_attempt_at = CASE WHEN $3::BIGINT IS NULL OR next_attempt_at IS NULL THEN next_attempt_at "
+            "ELSE GREATEST(next_attempt_at, $3::BIGINT) END, "
             "lease_owner = '', lease_expires_at = NULL "
             "WHERE id = $1 AND status = 'claimed' AND lease_owner = $2",
-            target_id, owner);
+            target_id, owner, millis(not_before));
         if (r.affected_rows() > 0) notify();
       });
     });

@@ -616,16 +616,20 @@ class SqliteStore final : public Store {
     });
   }
 
-  void release_claim(std::int64_t target_id, const std::string& owner) override {
+  void release_claim(std::int64_t target_id, const std::string& owner,
+                     std::optional<Timestamp> not_before) override {
     guarded([&] {
       transaction([&] {
         SQLite::Statement q(db_,
                             "UPDATE targets SET status = CASE WHEN next_attempt_at IS NULL THEN 'draft' "
                             "WHEN attempts > 0 THEN 'retry_wait' ELSE 'scheduled' END, "
+                            "next_attempt_at = CASE WHEN ?3 IS NULL OR next_attempt_at IS NULL THEN next_attempt_at "
+                            "ELSE MAX(next_attempt_at, ?3) END, "
                             "lease_owner = '', lease_expires_at = NULL "
-                            "WHERE id = ? AND status = 'claimed' AND lease_owner = ?");
+                            "WHERE id = ?1 AND status = 'claimed' AND lease_owner = ?2");
         q.bind(1, target_id);
         q.bind(2, owner);
+        bind_optional_time(q, 3, not_before);
         q.exec();
       });
     });

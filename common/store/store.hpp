@@ -148,8 +148,11 @@ class Store {
   virtual model::Attempt begin_attempt(std::int64_t target_id, const std::string& owner, Timestamp now) = 0;
   /// Completes the attempt and applies the transition, in one transaction.
   virtual void finish_attempt(std::int64_t attempt_id, const AttemptResult& result, Timestamp now) = 0;
-  /// Gives back a claimed target that was not attempted (shutdown).
-  virtual void release_claim(std::int64_t target_id, const std::string& owner) = 0;
+  /// Gives back a claimed target that was not attempted (shutdown), or, with
+  /// not_before, defers it to then without using an attempt (a network
+  /// paused by its circuit breaker).
+  virtual void release_claim(std::int64_t target_id, const std::string& owner,
+                             std::optional<Timestamp> not_before = std::nullopt) = 0;
   /// Expired leases: claimed -> scheduled; publishing -> unknown (the call may
   /// have reached the network). Returns the targets that became unknown.
   virtual std::vector<model::Target> recover_expired(Timestamp now) = 0;
@@ -194,5 +197,9 @@ std::unique_ptr<Store> open(const std::string& url);
 /// The database file behind a SQLite URL (for change watching), or empty for
 /// a server database or an in-memory one.
 std::string local_file(const std::string& url);
+
+/// The URL with any password (user:PASS@ or password=PASS) replaced by ***,
+/// safe for messages and logs.
+std::string redact_url(const std::string& url);
 
 }  // namespace multivio::store

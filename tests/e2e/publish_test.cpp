@@ -3,6 +3,7 @@
 // daemon -> delivery, retries, failures, crashes and graceful stops.
 #include <signal.h>
 
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -122,6 +123,29 @@ TEST_F(PublishTest, ServerErrorForeverEndsFailedAfterMaxAttempts) {
   const auto target = show(id)["targets"][0];
   EXPECT_EQ(target["attempts"], 3);
   EXPECT_NE(target["error"].get<std::string>().find("HTTP 500"), std::string::npos) << target;
+}
+
+TEST_F(PublishTest, BreakerPausesAFailingNetworkWithoutBurningAttempts) {
+  {
+    std::ofstream(box_.config_file()) << "daemon: {workers: 1, max_attempts: 5, retry_base: 100ms, lease: 5s, "
+                                         "poll_interval: 200ms, breaker_threshold: 2, breaker_base: 30s}\n"
+                                         "log: {format: text}\n";
+  }
+  ASSERT_EQ(box_.cli({"account", "add", "feed", "--name", "main", "--path", box_.dir() + "/feed"}).code, 0);
+  server_->set_default({503, R"({"error":"down"})", {}, 0ms});
+  std::vector<long long> hooks;
+  for (int i = 0; i < 3; ++i) hooks.push_back(new_post({"--now"}));
+  const auto feed = box_.json({"post", "new", "other networks go on", "--to", "feed:main", "--now"});
+  auto daemon = box_.daemon({});
+  ASSERT_TRUE(box_.wait_for_post(feed["id"], published, 15s)) << daemon.stderr_text();
+  std::this_thread::sleep_for(1500ms);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(10s), 0);
+  EXPECT_EQ(server_->count(), 2u) << "two failures open the breaker; nothing more is sent for 30 s";
+  int attempts = 0;
+  for (const auto id : hooks) attempts += show(id)["targets"][0]["attempts"].get<int>();
+  EXPECT_EQ(attempts, 2) << "paused targets keep their attempts";
+  EXPECT_NE(daemon.stderr_text().find("pausing network=webhook"), std::string::npos) << daemon.stderr_text();
 }
 
 TEST_F(PublishTest, PermanentRejectionFailsWithoutRetry) {

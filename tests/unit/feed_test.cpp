@@ -333,7 +333,13 @@ TEST(FeedXml, EscapeDropsWhatXmlForbids) {
 }
 
 TEST(Registry, NamesAndDidYouMean) {
-  EXPECT_EQ(platform_names(), (std::vector<std::string_view>{"feed", "webhook"}));
+  // Networks are added over time; the offline two always come first.
+  const auto names = platform_names();
+  ASSERT_GE(names.size(), 2u);
+  EXPECT_EQ(names[0], "feed");
+  EXPECT_EQ(names[1], "webhook");
+  std::string known;
+  for (const auto n : names) known += (known.empty() ? "" : ", ") + std::string(n);
   EXPECT_TRUE(is_platform("webhook"));
   EXPECT_FALSE(is_platform("myspace"));
   config::Config config;
@@ -345,13 +351,13 @@ TEST(Registry, NamesAndDidYouMean) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
-    EXPECT_STREQ(e.what(), "unknown platform 'webhok' (did you mean 'webhook'?; known: feed, webhook)");
+    EXPECT_EQ(std::string(e.what()), "unknown platform 'webhok' (did you mean 'webhook'?; known: " + known + ")");
   }
   try {
     make_adapter("myspace", ctx);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown platform 'myspace' (known: feed, webhook)");
+    EXPECT_EQ(std::string(e.what()), "unknown platform 'myspace' (known: " + known + ")");
   }
 }
 
