@@ -102,6 +102,10 @@ int Daemon::run() {
     watched_name_ = std::filesystem::path(file).filename().string();
   }
 
+  notify_http_ = http::make_client();
+  notifier_ = std::make_unique<notify::Notifier>(cfg.notify, *notify_http_, [this](const std::string& name) {
+    return options_.app.env(name).value_or("");
+  });
   sweep_overdue();
   start_workers();
   spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, store::redact_url(cfg.database),
@@ -117,9 +121,12 @@ int Daemon::run() {
       if (!next || *next > ctx_.clock().now()) break;
     }
     if (systemd::watchdog_interval()) systemd::watchdog();
+    notifier_->flush(ctx_.clock().now());
     wait_for_event(sleep_budget());
   }
   shutdown();
+  // A burst that ends with the run is still reported, not lost with it.
+  notifier_->flush(ctx_.clock().now(), true);
 
   std::lock_guard lock(mutex_);
   spdlog::info("stopped published={} retry_wait={} failed={} unknown={}", counts_.published, counts_.retry,
@@ -179,6 +186,13 @@ void Daemon::worker_loop(int index) {
     try {
       const auto result = publisher.publish(claim);
       status = result.next_status;
+      if (status == model::TargetStatus::failed) {
+        notify(publisher.last_failed_on_credentials() ? notify::Event::Kind::account_needs_relink
+                                                      : notify::Event::Kind::target_failed,
+               claim.target, result.error);
+      } else if (status == model::TargetStatus::unknown) {
+        notify(notify::Event::Kind::target_unknown, claim.target, result.error);
+      }
       std::lock_guard lock(mutex_);
       if (result.outcome == model::AttemptOutcome::ok) {
         breaker_.record_success(claim.account.platform);
@@ -257,6 +271,7 @@ void Daemon::reconcile(const std::vector<model::Target>& unknown) {
       continue;
     }
     spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
+    notify(notify::Event::Kind::target_unknown, t, t.error);
     std::lock_guard lock(mutex_);
     ++counts_.unknown;
   }
@@ -280,7 +295,21 @@ void Daemon::sweep_overdue() {
     }
     spdlog::warn("overdue post={} target={} account={} minutes_late={} policy={}", t.post_id, t.id, t.account_ref,
                  late, policy);
+    notify(notify::Event::Kind::overdue, t, why);
   }
+}
+
+void Daemon::notify(notify::Event::Kind kind, const model::Target& target, const std::string& message) {
+  if (!notifier_ || !notifier_->enabled()) return;
+  notify::Event e;
+  e.kind = kind;
+  e.post_id = target.post_id;
+  e.target_id = target.id;
+  e.account = target.account_ref;
+  e.platform = target.platform;
+  e.message = message;
+  e.at = ctx_.clock().now();
+  notifier_->add(std::move(e));
 }
 
 void Daemon::renew_leases() {
@@ -318,6 +347,11 @@ std::chrono::milliseconds Daemon::sleep_budget() {
     }
   }
   if (const auto wd = systemd::watchdog_interval()) budget = std::min(budget, *wd);
+  if (notifier_ && notifier_->pending() > 0) {
+    const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(notifier_->next_flush() -
+                                                                               ctx_.clock().now());
+    budget = std::clamp(until, 0ms, budget);
+  }
   std::lock_guard lock(mutex_);
   if (!leased_.empty()) {
     const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_renewal_ - ctx_.clock().now());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/app/context.hpp"
+#include "common/notify/notifier.hpp"
 #include "common/schedule/breaker.hpp"
 #include "common/store/store.hpp"
 
@@ -58,6 +59,8 @@ class Daemon {
   void wait_for_event(std::chrono::milliseconds timeout);
   void wake() noexcept;
   void renew_leases();
+  /// Queues a notification when a channel is configured (thread-safe).
+  void notify(notify::Event::Kind kind, const model::Target& target, const std::string& message);
   /// At start-up: targets due longer ago than daemon.late_grace are reported
   /// and handled by daemon.late_policy instead of silently going out late.
   void sweep_overdue();
@@ -91,6 +94,8 @@ class Daemon {
   bool workers_quit_ = false;
   Counts counts_;
   schedule::CircuitBreaker breaker_;  // guarded by mutex_
+  std::unique_ptr<http::Client> notify_http_;
+  std::unique_ptr<notify::Notifier> notifier_;  // add() from any thread, flush() from the loop
   std::vector<std::thread> threads_;
 };
 

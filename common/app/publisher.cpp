@@ -32,6 +32,7 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
       spdlog::warn("post={} target={} {}", claim.post.id, target.id, note);
     }
   }
+  credentials_failed_ = false;
   const model::Attempt attempt = ctx_.store().begin_attempt(target.id, owner_, ctx_.clock().now());
   spdlog::debug("publishing post={} target={} attempt={} account={}", claim.post.id, target.id, attempt.id,
                 account.ref());
@@ -59,6 +60,14 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
                                  published.http_status);
     result.error = note;  // kept on the attempt row; the target shows no error
   } catch (const Error& e) {
+    if (e.kind() == ErrorKind::auth) {
+      credentials_failed_ = true;
+      try {
+        ctx_.store().set_account_health(account.id, false, e.what());
+      } catch (const std::exception& inner) {
+        spdlog::warn("account={} could not be marked unhealthy: {}", account.ref(), inner.what());
+      }
+    }
     // Adapters usually name the account already; say it once.
     const bool named = std::string_view(e.what()).find(account.ref()) != std::string_view::npos ||
                        std::string_view(e.what()).find(account.platform + ":") == 0;

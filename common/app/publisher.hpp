@@ -15,12 +15,17 @@ class Publisher {
  public:
   Publisher(Context& ctx, std::string owner);
   /// Never throws for network or platform failures: they become the result.
+  /// Credentials the network rejected mark the account unhealthy.
   store::AttemptResult publish(const store::Claim& claim);
+  /// Whether the last publish failed on credentials (the account needs
+  /// re-linking).
+  bool last_failed_on_credentials() const { return credentials_failed_; }
 
  private:
   Context& ctx_;
   std::string owner_;
   std::mt19937_64 rng_;
+  bool credentials_failed_ = false;
 };
 
 /// "host:pid:random" identifying a lease owner.

@@ -7,10 +7,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -30,6 +32,7 @@ constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "er
 constexpr std::string_view kLogFormats[] = {"auto", "text", "json"};
 constexpr std::string_view kLatePolicies[] = {"publish", "skip", "ask"};
 constexpr std::string_view kWebhookFormats[] = {"json", "slack", "discord"};
+constexpr std::string_view kEmailProviders[] = {"smtp", "resend", "sendgrid", "mailgun"};
 constexpr std::string_view kPlatformNames[] = {"x",        "mastodon",  "bluesky", "threads", "linkedin", "facebook",
                                                "instagram", "youtube", "tiktok",  "webhook", "feed"};
 constexpr std::string_view kPlatformKeys[] = {"client_id", "client_secret_env", "client_secret", "api_base",
@@ -131,6 +134,57 @@ class Value {
     return d;
   }
 
+  bool boolean() const {
+    std::string s = str();
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+    fail("expected true or false, got '" + node_.Scalar() + "'");
+  }
+
+  // A YAML list of strings, or one string of comma-separated items.
+  std::vector<std::string> strings() const {
+    std::vector<std::string> out;
+    const auto add = [&](const Value& at, std::string_view item) {
+      item = text::trim(item);
+      if (item.empty()) at.fail("empty entry in the list");
+      out.emplace_back(item);
+    };
+    if (node_.IsSequence()) {
+      for (const auto& item : node_) {
+        const Value v(item, file_, key_);
+        add(v, v.str());
+      }
+    } else if (node_.IsScalar()) {
+      std::string_view rest = node_.Scalar();
+      while (true) {
+        const auto comma = rest.find(',');
+        add(*this, rest.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    } else {
+      fail("expected a string or a list of strings, got " + describe(node_));
+    }
+    return out;
+  }
+
+  // An absolute URL with one of `schemes` ("http://", ...) and no user:password@.
+  std::string url(std::initializer_list<std::string_view> schemes, std::string_view credentials_hint) const {
+    std::string s = str();
+    if (std::none_of(schemes.begin(), schemes.end(), [&](std::string_view p) { return s.starts_with(p); })) {
+      std::string expected;
+      for (const auto p : schemes) expected += (expected.empty() ? "" : " or ") + std::string(p) + "...";
+      fail("expected a URL " + expected + ", got '" + s + "'");
+    }
+    const auto authority = s.find("://") + 3;
+    const auto at = s.find('@', authority);
+    if (at != std::string::npos && at < s.find_first_of("/?#", authority)) {
+      fail("credentials do not belong in the URL; " + std::string(credentials_hint));
+    }
+    return s;
+  }
+
   std::string one_of(Names allowed) const {
     std::string s = str();
     if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
@@ -184,8 +238,31 @@ constexpr Leaf kLeaves[] = {
     {"ai.max_tokens", [](Config& c, const Value& v) { c.ai.max_tokens = v.integer(1, 1'000'000); }},
     {"ai.retries", [](Config& c, const Value& v) { c.ai.retries = v.integer(0, 10); }},
     {"ai.rewrites", [](Config& c, const Value& v) { c.ai.rewrites = v.integer(0, 10); }},
-    {"notify.webhook.url", [](Config& c, const Value& v) { c.notify.webhook_url = v.str(); }},
+    {"notify.batch_window", [](Config& c, const Value& v) { c.notify.batch_window = v.duration(true); }},
+    {"notify.timeout", [](Config& c, const Value& v) { c.notify.timeout = v.duration(); }},
+    {"notify.webhook.url",
+     [](Config& c, const Value& v) {
+       c.notify.webhook_url = v.url({"http://", "https://"}, "the URL's path carries the webhook's token");
+     }},
     {"notify.webhook.format", [](Config& c, const Value& v) { c.notify.webhook_format = v.one_of(kWebhookFormats); }},
+    {"notify.email.provider", [](Config& c, const Value& v) { c.notify.email.provider = v.one_of(kEmailProviders); }},
+    {"notify.email.from", [](Config& c, const Value& v) { c.notify.email.from = v.str(); }},
+    {"notify.email.to", [](Config& c, const Value& v) { c.notify.email.to = v.strings(); }},
+    {"notify.email.subject_prefix", [](Config& c, const Value& v) { c.notify.email.subject_prefix = v.str(); }},
+    {"notify.email.smtp_url",
+     [](Config& c, const Value& v) {
+       c.notify.email.smtp_url = v.url({"smtp://", "smtps://"}, "name environment variables in username_env and "
+                                                                "password_env");
+     }},
+    {"notify.email.starttls", [](Config& c, const Value& v) { c.notify.email.starttls = v.boolean(); }},
+    {"notify.email.username_env", [](Config& c, const Value& v) { c.notify.email.username_env = v.str(); }},
+    {"notify.email.password_env", [](Config& c, const Value& v) { c.notify.email.password_env = v.str(); }},
+    {"notify.email.api_key_env", [](Config& c, const Value& v) { c.notify.email.api_key_env = v.str(); }},
+    {"notify.email.api_base",
+     [](Config& c, const Value& v) {
+       c.notify.email.api_base = v.url({"http://", "https://"}, "name an environment variable in api_key_env");
+     }},
+    {"notify.email.domain", [](Config& c, const Value& v) { c.notify.email.domain = v.str(); }},
 };
 constexpr std::string_view kPlatforms = "platforms";
 
@@ -350,6 +427,42 @@ std::optional<std::string> read_text(const std::string& path) {
 
 constexpr std::string_view kSqlite = "sqlite://";
 
+// What the email provider needs beyond single keys, reported at the first
+// notify.email line of the file.
+void check_notify(const Config& cfg) {
+  std::string where;
+  long first_line = std::numeric_limits<long>::max();
+  for (const auto& [path, origin] : cfg.origins) {
+    if (!path.starts_with("notify.email.") || origin == "default") continue;
+    const auto colon = origin.rfind(':');
+    const long line = std::strtol(origin.c_str() + colon + 1, nullptr, 10);
+    if (line < first_line) {
+      first_line = line;
+      where = origin;
+    }
+  }
+  if (where.empty()) return;  // no email settings: email notifications are off
+  const auto& email = cfg.notify.email;
+  const auto fail = [&](const std::string& problem) { throw_usage(where + ": notify.email: " + problem); };
+  if (email.to.empty()) fail("'to' is required (one address or a list)");
+  if (email.from.empty()) fail("'from' is required");
+  if (email.provider == "smtp" && email.smtp_url.empty()) fail("'smtp_url' is required for provider smtp");
+  if (email.provider == "mailgun" && email.domain.empty()) fail("'domain' is required for provider mailgun");
+  if (email.username_env.empty() != email.password_env.empty()) {
+    fail("set both 'username_env' and 'password_env', or neither");
+  }
+}
+
+// https://hooks.slack.com/services/T0/B0/XYZ -> https://hooks.slack.com/***:
+// Slack and Discord webhook URLs carry their token in the path.
+std::string redact_webhook_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url.empty() ? url : "***";
+  const auto path = url.find_first_of("/?#", scheme + 3);
+  if (path == std::string::npos || url.size() - path <= 1) return url;
+  return url.substr(0, path) + "/***";
+}
+
 std::string format_duration(milliseconds d) {
   constexpr std::pair<long long, std::string_view> units[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"},
                                                               {1'000, "s"}};
@@ -437,6 +550,7 @@ Config load(const std::optional<std::string>& explicit_path, const EnvLookup& en
   if (auto text = read_text(path)) {
     cfg.file = path;
     FileReader(cfg, path).read(*text);
+    check_notify(cfg);
   } else if (required) {
     throw_usage("config file " + path + " does not exist");
   }
@@ -508,7 +622,22 @@ nlohmann::json Config::to_json() const {
         {"max_tokens", ai.max_tokens ? nlohmann::json(*ai.max_tokens) : nlohmann::json()},
         {"retries", ai.retries},
         {"rewrites", ai.rewrites}}},
-      {"notify", {{"webhook", {{"url", notify.webhook_url}, {"format", notify.webhook_format}}}}},
+      {"notify",
+       {{"batch_window", format_duration(notify.batch_window)},
+        {"timeout", format_duration(notify.timeout)},
+        {"webhook", {{"url", redact_webhook_url(notify.webhook_url)}, {"format", notify.webhook_format}}},
+        {"email",
+         {{"provider", notify.email.provider},
+          {"from", notify.email.from},
+          {"to", notify.email.to},
+          {"subject_prefix", notify.email.subject_prefix},
+          {"smtp_url", notify.email.smtp_url},
+          {"starttls", notify.email.starttls},
+          {"username_env", notify.email.username_env},
+          {"password_env", notify.email.password_env},
+          {"api_key_env", notify.email.api_key_env},
+          {"api_base", notify.email.api_base},
+          {"domain", notify.email.domain}}}}},
       {"platforms", platforms_json},
       {"origins", origins},
   };

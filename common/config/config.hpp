@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -59,9 +60,32 @@ struct AiConfig {
   int rewrites = 2;  // times a draft that breaks a network's rules goes back to the model (0..10)
 };
 
+/// notify.email: where failure notifications are mailed. Secrets (API key,
+/// SMTP password) are never in the file, only the names of the environment
+/// variables that hold them.
+struct NotifyEmailConfig {
+  std::string provider = "smtp";  // smtp, resend, sendgrid, mailgun
+  std::string from;               // "a@b" or "Name <a@b>"
+  std::vector<std::string> to;    // a YAML list or one comma-separated string
+  std::string subject_prefix = "[multivio]";
+  std::string smtp_url;           // smtp://host:587 (STARTTLS) or smtps://host:465
+  bool starttls = true;           // smtp:// only; false sends in clear text (trusted local relays)
+  std::string username_env;       // SMTP AUTH; both or neither
+  std::string password_env;
+  std::string api_key_env;        // resend/sendgrid/mailgun; empty: RESEND_API_KEY, SENDGRID_API_KEY, MAILGUN_API_KEY
+  std::string api_base;           // empty: the provider's public API (https://api.resend.com, ...)
+  std::string domain;             // mailgun sending domain
+
+  /// Email notifications are on once there is a recipient.
+  bool enabled() const noexcept { return !to.empty(); }
+};
+
 struct NotifyConfig {
-  std::string webhook_url;
-  std::string webhook_format = "json";
+  milliseconds batch_window{30'000};  // events this close together go out as one message per channel
+  milliseconds timeout{30'000};       // per delivery (HTTP request or SMTP session)
+  std::string webhook_url;            // empty: no webhook notifications
+  std::string webhook_format = "json";  // json, slack, discord
+  NotifyEmailConfig email;
 };
 
 struct Config {

@@ -5,7 +5,9 @@
 
 #include "common/error.hpp"
 #include "common/text/text.hpp"
+#include "common/platforms/bluesky/adapter.hpp"
 #include "common/platforms/feed/feed.hpp"
+#include "common/platforms/mastodon/adapter.hpp"
 #include "common/platforms/platform.hpp"
 #include "common/platforms/webhook/webhook.hpp"
 
@@ -21,6 +23,8 @@ struct Entry {
 constexpr std::array k_platforms{
     Entry{"feed", feed::make_adapter},
     Entry{"webhook", webhook::make_adapter},
+    Entry{"mastodon", mastodon::make_adapter},
+    Entry{"bluesky", bluesky::make_adapter},
 };
 
 }  // namespace

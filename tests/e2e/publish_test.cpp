@@ -148,6 +148,26 @@ TEST_F(PublishTest, BreakerPausesAFailingNetworkWithoutBurningAttempts) {
   EXPECT_NE(daemon.stderr_text().find("pausing network=webhook"), std::string::npos) << daemon.stderr_text();
 }
 
+TEST_F(PublishTest, FailuresAreNotifiedInOneBatch) {
+  WebhookServer alerts;
+  {
+    std::ofstream(box_.config_file()) << "daemon: {workers: 4, max_attempts: 1, poll_interval: 200ms}\n"
+                                         "notify: {batch_window: 1s, webhook: {url: "
+                                      << alerts.base_url() << "/alerts, format: json}}\nlog: {format: text}\n";
+  }
+  server_->set_default({400, R"({"error":"rejected"})", {}, 0ms});
+  for (int i = 0; i < 3; ++i) new_post({"--now"});
+  const auto r = box_.daemon_run({"--once"}, 20s);
+  EXPECT_EQ(r.code, 1) << r.err;
+  ASSERT_TRUE(alerts.wait_for(1, 10s)) << r.err;
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(alerts.count(), 1u) << "a burst of failures is one message";
+  const auto body = nlohmann::json::parse(alerts.received()[0].body);
+  ASSERT_EQ(body["events"].size(), 3u) << body;
+  EXPECT_EQ(body["events"][0]["kind"], "target_failed");
+  EXPECT_EQ(body["events"][0]["account"], "webhook:hook");
+}
+
 TEST_F(PublishTest, PermanentRejectionFailsWithoutRetry) {
   server_->set_default({400, R"({"error":"bad payload"})", {}, 0ms});
   const auto id = new_post({"--now"});

@@ -410,5 +410,100 @@ TEST(ParseDuration, RejectsGarbageNegativesAndOverflow) {
   }
 }
 
+// ---------------------------------------------------------------- notify
+
+TEST_F(ConfigTest, NotifyDefaults) {
+  const Config c = load(std::nullopt, env());
+  EXPECT_EQ(c.notify.batch_window, 30s);
+  EXPECT_EQ(c.notify.timeout, 30s);
+  EXPECT_EQ(c.notify.webhook_url, "");
+  EXPECT_EQ(c.notify.webhook_format, "json");
+  EXPECT_EQ(c.notify.email.provider, "smtp");
+  EXPECT_EQ(c.notify.email.subject_prefix, "[multivio]");
+  EXPECT_TRUE(c.notify.email.starttls);
+  EXPECT_FALSE(c.notify.email.enabled());
+  EXPECT_EQ(c.origins.at("notify.email.smtp_url"), "default");
+}
+
+TEST_F(ConfigTest, NotifySection) {
+  const Config c = load_text(R"(notify:
+  batch_window: 1m
+  timeout: 10s
+  webhook: {url: "https://discord.com/api/webhooks/123/tok3n", format: discord}
+  email:
+    provider: smtp
+    from: "Multivio <alerts@example.com>"
+    to:
+      - ops@example.com
+      - "Dev <dev@example.com>"
+    subject_prefix: "[mv]"
+    smtp_url: smtp://mail.example.com:587
+    starttls: false
+    username_env: SMTP_USER
+    password_env: SMTP_PASS
+)");
+  EXPECT_EQ(c.notify.batch_window, 60s);
+  EXPECT_EQ(c.notify.timeout, 10s);
+  EXPECT_EQ(c.notify.webhook_url, "https://discord.com/api/webhooks/123/tok3n");
+  EXPECT_EQ(c.notify.webhook_format, "discord");
+  const auto& e = c.notify.email;
+  EXPECT_TRUE(e.enabled());
+  EXPECT_EQ(e.from, "Multivio <alerts@example.com>");
+  EXPECT_EQ(e.to, (std::vector<std::string>{"ops@example.com", "Dev <dev@example.com>"}));
+  EXPECT_EQ(e.subject_prefix, "[mv]");
+  EXPECT_EQ(e.smtp_url, "smtp://mail.example.com:587");
+  EXPECT_FALSE(e.starttls);
+  EXPECT_EQ(e.username_env, "SMTP_USER");
+  EXPECT_EQ(e.password_env, "SMTP_PASS");
+  EXPECT_EQ(c.origins.at("notify.email.to"), file() + ":9");
+  EXPECT_EQ(c.origins.at("notify.email.starttls"), file() + ":13");
+
+  const auto j = c.to_json()["notify"];
+  EXPECT_EQ(j["batch_window"], "1m");
+  EXPECT_EQ(j["webhook"]["url"], "https://discord.com/***");  // the token is in the path
+  EXPECT_EQ(j["email"]["to"][1], "Dev <dev@example.com>");
+  EXPECT_EQ(j["email"]["password_env"], "SMTP_PASS");
+  EXPECT_EQ(j["email"]["starttls"], false);
+}
+
+TEST_F(ConfigTest, NotifyEmailApiProviders) {
+  const Config c = load_text(
+      "notify:\n  email: {provider: mailgun, from: a@example.com, to: \"x@example.com, y@example.com\",\n"
+      "          domain: mg.example.com, api_key_env: MG_KEY, api_base: \"http://127.0.0.1:9\"}\n");
+  EXPECT_EQ(c.notify.email.provider, "mailgun");
+  EXPECT_EQ(c.notify.email.to, (std::vector<std::string>{"x@example.com", "y@example.com"}));
+  EXPECT_EQ(c.notify.email.domain, "mg.example.com");
+  EXPECT_EQ(c.notify.email.api_key_env, "MG_KEY");
+  EXPECT_EQ(c.notify.email.api_base, "http://127.0.0.1:9");
+  EXPECT_EQ(load_text("notify: {email: {provider: resend, from: a@b.c, to: d@e.f}}\n").notify.email.provider, "resend");
+}
+
+TEST_F(ConfigTest, NotifyErrors) {
+  EXPECT_EQ(error_for("notify:\n  batch_window: 30s\n  email:\n    from: a@example.com\n    to: b@example.com\n"),
+            file() + ":4: notify.email: 'smtp_url' is required for provider smtp");
+  EXPECT_EQ(error_for("notify:\n  email:\n    provider: mailgun\n    from: a@b.c\n    to: d@e.f\n"),
+            file() + ":3: notify.email: 'domain' is required for provider mailgun");
+  EXPECT_EQ(error_for("notify:\n  email:\n    provider: resend\n    from: a@b.c\n"),
+            file() + ":3: notify.email: 'to' is required (one address or a list)");
+  EXPECT_EQ(error_for("notify:\n  email:\n    provider: postmark\n"),
+            file() + ":3: notify.email.provider: expected one of smtp, resend, sendgrid, mailgun; got 'postmark'");
+  EXPECT_EQ(error_for("notify:\n  email:\n    starttls: maybe\n"),
+            file() + ":3: notify.email.starttls: expected true or false, got 'maybe'");
+  EXPECT_EQ(error_for("notify:\n  email:\n    to:\n      - a@b.c\n      - {x: y}\n"),
+            file() + ":5: notify.email.to: expected a string, got a map");
+  EXPECT_EQ(error_for("notify:\n  email:\n    to: \"a@b.c,,d@e.f\"\n"),
+            file() + ":3: notify.email.to: empty entry in the list");
+  EXPECT_THAT(error_for("notify:\n  email:\n    smtp_url: \"smtp://u:pw@mail.example.com\"\n"),
+              StartsWith(file() + ":3: notify.email.smtp_url: credentials do not belong in the URL"));
+  EXPECT_EQ(error_for("notify:\n  email:\n    smtp_url: mail.example.com:25\n"),
+            file() + ":3: notify.email.smtp_url: expected a URL smtp://... or smtps://..., got 'mail.example.com:25'");
+  EXPECT_EQ(error_for("notify: {webhook: {url: hooks.example}}\n"),
+            file() + ":1: notify.webhook.url: expected a URL http://... or https://..., got 'hooks.example'");
+  EXPECT_EQ(error_for("notify:\n  email:\n    password_env: P\n    from: a@b.c\n    to: d@e.f\n    smtp_url: smtp://h\n"),
+            file() + ":3: notify.email: set both 'username_env' and 'password_env', or neither");
+  EXPECT_EQ(error_for("notify:\n  emial: {}\n"),
+            file() + ":2: notify.emial: unknown key 'emial' (did you mean 'email'?)");
+}
+
 }  // namespace
 }  // namespace multivio::config
