@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -142,7 +145,7 @@ Attempt read_attempt(SQLite::Statement& q) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& path) : db_(open_db(path)) {
+  explicit SqliteStore(const std::string& path) : db_(open_db(path)), write_mutex_(writer_mutex_for(path)) {
     db_.exec("PRAGMA foreign_keys = ON");
     db_.exec("PRAGMA synchronous = NORMAL");
     migrate();
@@ -160,6 +163,10 @@ class SqliteStore final : public Store {
       --depth_;
       return;
     }
+    // Connections of one process queue on a mutex instead of SQLite's busy
+    // handler, which sleeps 1, 2, 5, 10 ms between tries however soon the
+    // lock frees (measured: a quarter of the daemon's time per post).
+    std::lock_guard process_writer(*write_mutex_);
     db_.exec("BEGIN IMMEDIATE");
     depth_ = 1;
     try {
@@ -643,13 +650,15 @@ class SqliteStore final : public Store {
                                "UPDATE targets SET status = CASE WHEN attempts > 0 THEN 'retry_wait' ELSE "
                                "'scheduled' END, next_attempt_at = COALESCE(next_attempt_at, ?1), "
                                "lease_owner = '', lease_expires_at = NULL "
-                               "WHERE status = 'claimed' AND lease_expires_at < ?1");
+                               "WHERE status IN ('claimed','publishing') AND status = 'claimed' "
+                               "AND lease_expires_at < ?1");
         back.bind(1, model::to_millis(now));
         back.exec();
 
         SQLite::Statement find(db_, std::string("SELECT ") + kTargetColumns +
                                         " FROM targets t JOIN accounts a ON a.id = t.account_id "
-                                        "WHERE t.status = 'publishing' AND t.lease_expires_at < ?");
+                                        "WHERE t.status IN ('claimed','publishing') AND t.status = 'publishing' "
+                                        "AND t.lease_expires_at < ?");
         find.bind(1, model::to_millis(now));
         while (find.executeStep()) unknown.push_back(read_target(find));
         const std::string why =
@@ -999,7 +1008,24 @@ class SqliteStore final : public Store {
     });
   }
 
+  // One mutex per database file, shared by every Store of this process.
+  static std::shared_ptr<std::mutex> writer_mutex_for(const std::string& path) {
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::weak_ptr<std::mutex>> registry;
+    std::error_code ec;
+    const auto canonical = path == ":memory:" ? path : std::filesystem::weakly_canonical(path, ec).string();
+    std::lock_guard lock(registry_mutex);
+    auto& slot = registry[canonical.empty() ? path : canonical];
+    auto m = slot.lock();
+    if (!m || path == ":memory:") {
+      m = std::make_shared<std::mutex>();
+      slot = m;
+    }
+    return m;
+  }
+
   SQLite::Database db_;
+  std::shared_ptr<std::mutex> write_mutex_;
   int depth_ = 0;
 };
 
