@@ -136,8 +136,10 @@ void add_add(CLI::App& group, Session& session) {
                  "multivio account add webhook --name ci --url https://hooks.slack.com/services/T/B/X --format slack",
                  "WEBHOOK_SECRET=s3cret multivio account add webhook --name signed --url https://example.com/hook "
                  "--secret-env WEBHOOK_SECRET",
-                 "multivio account add x --name main --access-token \"$X_TOKEN\" --refresh-token \"$X_REFRESH\" "
-                 "--expires-in 7200"});
+                 "multivio account add mastodon --name main --instance https://mastodon.social "
+                 "--access-token \"$MASTODON_TOKEN\"",
+                 "BSKY_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx multivio account add bluesky --handle me.bsky.social "
+                 "--app-password-env BSKY_APP_PASSWORD"});
 
   session.on_run(cmd, [&session, f] {
     auto account = app::add_account(session.ctx(), to_request(*f));
