@@ -37,7 +37,9 @@ void replace_all(std::string& s, std::string_view what, std::string_view with) {
 
 // The same error with every secret replaced by "***" and `prefix` in front
 // unless it is already there.
-Error scrubbed(const Error& e, const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& secrets) {
+using Secrets = std::vector<std::pair<std::string, std::string>>;  // secret -> what replaces it
+
+Error scrubbed(const Error& e, const std::string& prefix, const Secrets& secrets) {
   std::string message = e.what();
   for (const auto& [secret, replacement] : secrets) replace_all(message, secret, replacement);
   if (!message.starts_with(prefix)) message = prefix + ": " + message;
@@ -103,7 +105,7 @@ class WebhookChannel final : public Channel {
   milliseconds timeout_;
   std::string name_;
   std::string context_;
-  std::vector<std::pair<std::string, std::string>> secrets_;
+  Secrets secrets_;
 };
 
 // Shared by the four email providers: subject and text, secrets from the
@@ -154,7 +156,7 @@ class EmailChannel : public Channel {
   milliseconds timeout_;
   EnvFn env_;
   std::string name_;
-  std::vector<std::pair<std::string, std::string>> secrets_;
+  Secrets secrets_;
 };
 
 class SmtpChannel final : public EmailChannel {

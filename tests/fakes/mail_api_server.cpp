@@ -34,7 +34,8 @@ std::string_view trim(std::string_view s) {
 std::string media_type(const httplib::Request& req) {
   const std::string value = req.get_header_value("Content-Type");
   std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return type;
 }
 
@@ -317,7 +318,10 @@ struct MailApiServer::Impl {
     Mail m{"mailgun", {}, {}, {}, {}};
     const auto from = values("from");
     if (from.empty()) return refuse(400, {{"message", "from parameter is missing"}}, "missing from");
-    if (!valid_mailbox(from[0])) return refuse(400, {{"message", "'from' parameter is not a valid address. please check documentation"}}, "invalid from");
+    if (!valid_mailbox(from[0])) {
+      return refuse(400, {{"message", "'from' parameter is not a valid address. please check documentation"}},
+                    "invalid from");
+    }
     m.from = from[0];
     for (const auto& to : values("to")) {
       // One "to" may hold several comma-separated addresses.

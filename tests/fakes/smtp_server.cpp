@@ -31,7 +31,8 @@ constexpr std::size_t kMaxMessage = 10u << 20;     // advertised as SIZE
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
 }
 
@@ -270,7 +271,8 @@ struct SmtpServer::Impl {
         }
         const auto sep = arg.find(' ');
         const std::string mech = upper(arg.substr(0, sep));
-        const std::string initial = sep == std::string_view::npos ? std::string() : std::string(trim(arg.substr(sep + 1)));
+        const std::string initial =
+            sep == std::string_view::npos ? std::string() : std::string(trim(arg.substr(sep + 1)));
         if (std::find(mechs.begin(), mechs.end(), mech) == mechs.end()) {
           reply(wire, "504 5.5.4 unrecognized authentication type");
           continue;

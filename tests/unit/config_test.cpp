@@ -499,7 +499,8 @@ TEST_F(ConfigTest, NotifyErrors) {
             file() + ":3: notify.email.smtp_url: expected a URL smtp://... or smtps://..., got 'mail.example.com:25'");
   EXPECT_EQ(error_for("notify: {webhook: {url: hooks.example}}\n"),
             file() + ":1: notify.webhook.url: expected a URL http://... or https://..., got 'hooks.example'");
-  EXPECT_EQ(error_for("notify:\n  email:\n    password_env: P\n    from: a@b.c\n    to: d@e.f\n    smtp_url: smtp://h\n"),
+  EXPECT_EQ(error_for("notify:\n  email:\n    password_env: P\n    from: a@b.c\n    to: d@e.f\n"
+                      "    smtp_url: smtp://h\n"),
             file() + ":3: notify.email: set both 'username_env' and 'password_env', or neither");
   EXPECT_EQ(error_for("notify:\n  emial: {}\n"),
             file() + ":2: notify.emial: unknown key 'emial' (did you mean 'email'?)");

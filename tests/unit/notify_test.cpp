@@ -191,7 +191,8 @@ TEST_F(NotifierWebhookTest, EventsWithinTheWindowGoOutAsOnePost) {
   ASSERT_EQ(j["events"].size(), 3u);
   EXPECT_EQ(j["events"][2]["message"], "timeout");
   const std::string text = j["text"];
-  EXPECT_THAT(text, AllOf(HasSubstr("post 1, target 11"), HasSubstr("post 2, target 22"), HasSubstr("post 3, target 33")));
+  EXPECT_THAT(text,
+              AllOf(HasSubstr("post 1, target 11"), HasSubstr("post 2, target 22"), HasSubstr("post 3, target 33")));
   EXPECT_EQ(server_->received()[0].path, "/hooks/T000/B000/SECRETTOKEN42");
   EXPECT_EQ(n->pending(), 0u);
   EXPECT_EQ(n->next_flush(), model::Timestamp::max());
@@ -559,8 +560,9 @@ TEST_F(NotifierMailApiTest, FakeChecksRequiredFields) {
   const std::string resend = std::string("Bearer ") + MailApiServer::kResendKey;
   EXPECT_EQ(post("/emails", "", "application/json", "{}").status, 401);
   EXPECT_EQ(post("/emails", resend, "application/json", R"({"from":"a@b.c","to":["d@e.f"]})").status, 422);
-  EXPECT_EQ(post("/emails", resend, "application/json", R"({"from":"nope","to":"d@e.f","subject":"s","text":"t"})").status,
-            422);
+  EXPECT_EQ(
+      post("/emails", resend, "application/json", R"({"from":"nope","to":"d@e.f","subject":"s","text":"t"})").status,
+      422);
   EXPECT_EQ(post("/emails", resend, "application/json", R"({"from":"a@b.c","to":"d@e.f","subject":"s"})").status,
             422);
   EXPECT_EQ(post("/emails", resend, "application/json", "not json").status, 400);
