@@ -137,7 +137,7 @@ void add_add(CLI::App& group, Session& session) {
                  "WEBHOOK_SECRET=s3cret multivio account add webhook --name signed --url https://example.com/hook "
                  "--secret-env WEBHOOK_SECRET",
                  "multivio account add mastodon --name main --instance https://mastodon.social "
-                 "--access-token \"$MASTODON_TOKEN\"",
+                 "--access-token \"$ACCESS_TOKEN\"",
                  "BSKY_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx multivio account add bluesky --handle me.bsky.social "
                  "--app-password-env BSKY_APP_PASSWORD"});
 

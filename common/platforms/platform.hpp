@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,12 @@ class Adapter {
   virtual std::vector<RemotePost> find_recent(const model::Account& account, const nlohmann::json& secrets,
                                               std::size_t limit);
 };
+
+/// The common part of Adapter::configure_account: null becomes {}, null
+/// values are dropped, and anything but an object or a key outside `known`
+/// is Error(usage) "<platform>: unknown option 'x' (known: a, b)".
+void check_option_keys(std::string_view platform, nlohmann::json& options,
+                       std::initializer_list<std::string_view> known);
 
 /// Registry: names in a fixed order ("feed", "webhook", ...).
 std::vector<std::string_view> platform_names();

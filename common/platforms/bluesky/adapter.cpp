@@ -154,17 +154,7 @@ class BlueskyAdapter final : public Adapter {
   }
 
   void configure_account(nlohmann::json& options) const override {
-    if (options.is_null()) options = nlohmann::json::object();
-    if (!options.is_object()) throw_usage("bluesky: account options must be an object");
-    for (auto it = options.begin(); it != options.end();) {
-      if (it->is_null()) {
-        it = options.erase(it);
-      } else if (it.key() != "handle" && it.key() != "pds" && it.key() != "langs") {
-        throw_usage("bluesky: unknown option '" + it.key() + "' (known: handle, pds, langs)");
-      } else {
-        ++it;
-      }
-    }
+    check_option_keys("bluesky", options, {"handle", "pds", "langs"});
 
     if (!options.contains("handle") || !options["handle"].is_string() || options["handle"].get<std::string>().empty()) {
       throw_usage("bluesky: option 'handle' is required (--handle me.bsky.social)");

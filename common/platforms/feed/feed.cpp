@@ -288,21 +288,7 @@ class FeedAdapter final : public Adapter {
   }
 
   void configure_account(nlohmann::json& options) const override {
-    if (options.is_null()) {
-      options = nlohmann::json::object();
-    }
-    if (!options.is_object()) {
-      throw_usage("feed: account options must be an object");
-    }
-    for (auto it = options.begin(); it != options.end();) {
-      if (it->is_null()) {
-        it = options.erase(it);
-      } else if (it.key() != "path" && it.key() != "title") {
-        throw_usage("feed: unknown option '" + it.key() + "' (known: path, title)");
-      } else {
-        ++it;
-      }
-    }
+    check_option_keys("feed", options, {"path", "title"});
     if (!options.contains("path") || !options["path"].is_string() || options["path"].get<std::string>().empty()) {
       throw_usage("feed: option 'path' (the feed directory) is required");
     }

@@ -36,14 +36,6 @@ constexpr std::chrono::milliseconds k_instance_timeout = 10s;
 constexpr std::chrono::milliseconds k_poll_first = 200ms;
 constexpr std::chrono::milliseconds k_poll_max = 2s;
 
-constexpr std::string_view k_options[] = {"instance", "visibility", "language", "cw", "thread", "thread_counter"};
-
-std::string option_list() {
-  std::string out;
-  for (auto o : k_options) out += (out.empty() ? "" : ", ") + std::string(o);
-  return out;
-}
-
 bool is_visibility(std::string_view v) {
   return std::find(std::begin(k_visibilities), std::end(k_visibilities), v) != std::end(k_visibilities);
 }
@@ -155,17 +147,7 @@ class MastodonAdapter final : public Adapter {
   }
 
   void configure_account(nlohmann::json& options) const override {
-    if (options.is_null()) options = nlohmann::json::object();
-    if (!options.is_object()) throw_usage("mastodon: account options must be an object");
-    for (auto it = options.begin(); it != options.end();) {
-      if (it->is_null()) {
-        it = options.erase(it);
-      } else if (std::find(std::begin(k_options), std::end(k_options), it.key()) == std::end(k_options)) {
-        throw_usage("mastodon: unknown option '" + it.key() + "' (known: " + option_list() + ")");
-      } else {
-        ++it;
-      }
-    }
+    check_option_keys("mastodon", options, {"instance", "visibility", "language", "cw", "thread", "thread_counter"});
     if (!options.contains("instance") || !options["instance"].is_string()) {
       throw_usage("mastodon: option 'instance' is required (--instance https://mastodon.social)");
     }

@@ -87,21 +87,7 @@ class WebhookAdapter final : public Adapter {
   }
 
   void configure_account(nlohmann::json& options) const override {
-    if (options.is_null()) {
-      options = nlohmann::json::object();
-    }
-    if (!options.is_object()) {
-      throw_usage("webhook: account options must be an object");
-    }
-    for (auto it = options.begin(); it != options.end();) {
-      if (it->is_null()) {
-        it = options.erase(it);
-      } else if (it.key() != "url" && it.key() != "format") {
-        throw_usage("webhook: unknown option '" + it.key() + "' (known: url, format)");
-      } else {
-        ++it;
-      }
-    }
+    check_option_keys("webhook", options, {"url", "format"});
     if (!options.contains("url") || !options["url"].is_string() || options["url"].get<std::string>().empty()) {
       throw_usage("webhook: option 'url' is required (--url https://...)");
     }
