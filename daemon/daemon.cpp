@@ -102,10 +102,15 @@ int Daemon::run() {
     watched_name_ = std::filesystem::path(file).filename().string();
   }
 
-  notify_http_ = http::make_client();
-  notifier_ = std::make_unique<notify::Notifier>(cfg.notify, *notify_http_, [this](const std::string& name) {
-    return options_.app.env(name).value_or("");
-  });
+  // The HTTP client loads libcurl: only a daemon that notifies pays for it.
+  if (!cfg.notify.webhook_url.empty() || !cfg.notify.email.to.empty()) {
+    notify_http_ = http::make_client();
+    notifier_ = std::make_unique<notify::Notifier>(cfg.notify, *notify_http_, [this](const std::string& name) {
+      return options_.app.env(name).value_or("");
+    });
+  } else {
+    notifier_ = std::make_unique<notify::Notifier>(cfg.notify, std::vector<std::unique_ptr<notify::Channel>>{});
+  }
   sweep_overdue();
   start_workers();
   spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, store::redact_url(cfg.database),
