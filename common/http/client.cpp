@@ -350,9 +350,10 @@ Error classify(const Response& response, std::string_view context) {
     if (auto v = response.header("Retry-After")) {
       wait = parse_retry_after(*v, now);
     }
-    // X's rate-limit reset: the unix second the window reopens. Wait for
-    // whichever of the two hints is later.
-    if (auto v = response.header("x-rate-limit-reset")) {
+    // X's rate-limit reset: the unix second the window reopens. X sends it
+    // on every answer, so it only means "wait" on a 429 (a 5xx backs off
+    // normally). Wait for whichever of the two hints is later.
+    if (auto v = response.header("x-rate-limit-reset"); v && status == 429) {
       if (auto reset = parse_digits(trim_ws(*v))) {
         const auto at = std::chrono::sys_seconds{std::chrono::seconds{*reset}};
         const auto delta = std::max(std::chrono::seconds{0},

@@ -193,6 +193,18 @@ TEST(HttpClassify, RateLimitResetHeaderSetsRetryAfter) {
   EXPECT_LE(*e.retry_after, 121s);
 }
 
+// X sends its window's reset on every answer: a 503 must not wait for it.
+TEST(HttpClassify, RateLimitResetOnAServerErrorIsIgnored) {
+  Response resp;
+  resp.status = 503;
+  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()) + 900s;
+  resp.headers = {{"x-rate-limit-reset", std::to_string(reset.count())}};
+  const Error e = classify(resp, "x:main");
+  EXPECT_EQ(e.kind(), ErrorKind::transient);
+  EXPECT_FALSE(e.retry_after.has_value());
+}
+
 TEST(HttpClassify, LongBodyIsCutTo200Bytes) {
   Response resp;
   resp.status = 400;

@@ -236,8 +236,11 @@ Error classify_xrpc(const http::Response& response, std::string_view context,
     if (auto v = response.header("Retry-After")) {
       wait = http::parse_retry_after(*v, now);
     }
-    // RateLimit-Reset is the unix second the window reopens.
-    if (auto v = response.header("RateLimit-Reset")) {
+    // RateLimit-Reset is the unix second the window reopens. The PDS sends it
+    // on every answer, but it only says when to come back when the window is
+    // spent (429): on a 5xx it would turn a short back-off into a wait for
+    // the end of an hourly or daily window.
+    if (auto v = response.header("RateLimit-Reset"); v && status == 429) {
       if (auto reset = digits(*v)) {
         const auto at = std::chrono::sys_seconds{std::chrono::seconds{*reset}};
         const auto delta = std::max(std::chrono::seconds{0}, std::chrono::ceil<std::chrono::seconds>(at - now));

@@ -87,8 +87,8 @@ bool is_expired_token(const http::Response& response);
 
 /// Turns a non-2xx XRPC response into an Error whose message is
 /// "<context>: HTTP <status> <Name>: <message>":
-///   429 and 5xx (and 408) transient, with retry_after from Retry-After or
-///   RateLimit-Reset (unix seconds), whichever is later;
+///   429 and 5xx (and 408) transient, with retry_after from Retry-After or,
+///   on a 429 only, RateLimit-Reset (unix seconds), whichever is later;
 ///   401, 403 and 400 ExpiredToken / InvalidToken / AuthMissing /
 ///   AuthRequired / AuthenticationRequired auth;
 ///   400 BlobTooLarge / InvalidRecord and 413 validation;
