@@ -9,6 +9,8 @@
 //   d  multiviod --once throughput: 5,000 due posts to a webhook fake with 20 ms latency
 //   e  due-time precision with the daemon running; inotify wake-up for a post due in 1 s
 //   f  daemon idle: CPU and RSS over 60 s
+//   g  1, 2 and 3 `multiviod --once` on one PostgreSQL database (the test
+//      fake server), and 1 on SQLite: 2,000 due posts, 20 ms webhook latency
 //
 // Usage: bench_process [--quick] [--only a,b,...] [--out results.json]
 // Prints a markdown table on stdout and progress on stderr. Exit status 1
@@ -42,6 +44,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -54,6 +57,7 @@
 
 #include "common/model/model.hpp"
 #include "common/store/store.hpp"
+#include "tests/fakes/postgres_server.hpp"
 #include "tests/fakes/webhook_server.hpp"
 
 namespace multivio::bench {
@@ -232,6 +236,19 @@ class Child {
     return false;
   }
 
+  /// Waits for the process to exit by itself (SIGKILL after the timeout);
+  /// returns the exit code (-1: killed) and its CPU time in ms.
+  std::pair<int, double> wait(std::chrono::milliseconds timeout) {
+    if (reaped_) return {-1, 0};
+    rusage ru{};
+    bool timed_out = false;
+    const int status = reap(pid_, timeout, ru, timed_out);
+    reaped_ = true;
+    const double cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+                          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+    return {timed_out ? -1 : decode_status(status), cpu_ms};
+  }
+
   /// SIGTERM, then SIGKILL after the timeout. Returns the exit code (-1: killed).
   int stop(std::chrono::milliseconds timeout) {
     if (reaped_) return -1;
@@ -317,8 +334,10 @@ class Sandbox {
   /// With MULTIVIO_BENCH_SETUP_SQL set, runs that SQL on the new database with
   /// the sqlite3 shell: for what-if experiments (say, an index) without
   /// changing the product. Results are then not the product's numbers.
-  void init() {
-    database_ = Json::parse(must({"init", "--json"}).out).at("database").get<std::string>();
+  void init(const std::string& database = "") {
+    std::vector<std::string> args{"init", "--json"};
+    if (!database.empty()) args.insert(args.begin(), {"--db", database});
+    database_ = Json::parse(must(args).out).at("database").get<std::string>();
     if (const char* sql = std::getenv("MULTIVIO_BENCH_SETUP_SQL"); sql && *sql) {
       const auto r = run("/usr/bin/sqlite3", {store::local_file(database_), sql}, 30s);
       if (r.code != 0) throw std::runtime_error("MULTIVIO_BENCH_SETUP_SQL failed: " + r.err);
@@ -413,7 +432,7 @@ std::vector<std::string> needed_libraries(const std::string& path) {
 
 struct Options {
   bool quick = false;
-  std::string only = "abcdef";
+  std::string only = "abcdefg";
   std::string out_file;
   std::vector<int> workers{8, 16};
 };
@@ -626,10 +645,51 @@ void scenario_cli_create(const Options& o, Report& rep) {
                                 {"maxrss_kb", rss}, {"load1", load}};
 }
 
-// httplib's default pool: max(8, hardware_concurrency - 1) threads.
-int fake_threads() {
-  const unsigned hc = std::thread::hardware_concurrency();
-  return static_cast<int>(std::max(8u, hc > 0 ? hc - 1 : 0u));
+// The fake's pool (tests/fakes/webhook_server.cpp): one request in flight per thread.
+int fake_threads() { return fakes::WebhookServer::kThreads; }
+
+/// What the fake received, checked against the posts that were due.
+struct Delivery {
+  std::size_t received = 0;
+  std::size_t accepted = 0;
+  std::size_t distinct = 0;
+  bool exact = false;  // one accepted request per post, each post once, nothing else
+  std::string summary() const {
+    return "received " + std::to_string(received) + ", accepted " + std::to_string(accepted) +
+           ", distinct post_id " + std::to_string(distinct);
+  }
+};
+
+Delivery check_delivery(const fakes::WebhookServer& fake,
+                        const std::vector<std::pair<std::int64_t, Timestamp>>& created) {
+  Delivery d;
+  const auto received = fake.received();
+  d.received = received.size();
+  std::set<std::int64_t> ids;
+  std::size_t bad_bodies = 0;
+  for (const auto& rec : received) {
+    if (!rec.accepted) continue;
+    ++d.accepted;
+    try {
+      ids.insert(Json::parse(rec.body).at("post_id").get<std::int64_t>());
+    } catch (const std::exception&) {
+      ++bad_bodies;
+    }
+  }
+  d.distinct = ids.size();
+  std::set<std::int64_t> expected;
+  for (const auto& [id, at] : created) expected.insert(id);
+  d.exact = d.received == created.size() && d.accepted == created.size() && ids == expected && bad_bodies == 0;
+  return d;
+}
+
+/// Posts the store shows as published (every target published).
+std::size_t published_posts(const std::string& database, int limit) {
+  auto st = store::open(database);
+  store::PostFilter f;
+  f.status = model::PostStatus::published;
+  f.limit = limit;
+  return st->list_posts(f).size();
 }
 
 void scenario_throughput(const Options& o, Report& rep) {
@@ -659,45 +719,22 @@ void scenario_throughput(const Options& o, Report& rep) {
     const double load = std::max(load0, load1());
 
     // Correctness: exactly one accepted request per post.
-    const auto received = fake.received();
-    std::size_t accepted = 0;
-    std::set<std::int64_t> ids;
-    std::size_t bad_bodies = 0;
-    for (const auto& rec : received) {
-      if (!rec.accepted) continue;
-      ++accepted;
-      try {
-        ids.insert(Json::parse(rec.body).at("post_id").get<std::int64_t>());
-      } catch (const std::exception&) {
-        ++bad_bodies;
-      }
-    }
-    std::set<std::int64_t> expected;
-    for (const auto& [id, at] : created) expected.insert(id);
-    const bool exact = r.code == 0 && received.size() == static_cast<std::size_t>(posts) &&
-                       accepted == static_cast<std::size_t>(posts) && ids == expected && bad_bodies == 0;
+    const Delivery delivery = check_delivery(fake, created);
+    const bool exact = r.code == 0 && delivery.exact;
     if (!exact) {
       rep.row(scn, "delivery check",
-              "exit " + std::to_string(r.code) + ", received " + std::to_string(received.size()) + ", accepted " +
-                  std::to_string(accepted) + ", distinct post_id " + std::to_string(ids.size()) + " of " +
-                  std::to_string(posts),
+              "exit " + std::to_string(r.code) + ", " + delivery.summary() + " of " + std::to_string(posts),
               "exactly " + std::to_string(posts) + ", no duplicates", "FAIL", load);
       std::cerr << tail(r.err, 10) << "\n";
     } else {
-      rep.row(scn, "delivery check", std::to_string(accepted) + " accepted, " + std::to_string(ids.size()) +
-                                         " distinct post_id, exit 0",
+      rep.row(scn, "delivery check", std::to_string(delivery.accepted) + " accepted, " +
+                                         std::to_string(delivery.distinct) + " distinct post_id, exit 0",
               "exactly " + std::to_string(posts) + ", no duplicates", "ok", load);
     }
     // The store agrees: every post published.
-    {
-      auto st = store::open(box.database());
-      store::PostFilter f;
-      f.status = model::PostStatus::published;
-      f.limit = posts + 10;
-      const auto published = st->list_posts(f).size();
-      if (published != static_cast<std::size_t>(posts)) {
-        rep.row(scn, "store check", std::to_string(published) + " published", std::to_string(posts), "FAIL", load);
-      }
+    if (const auto published = published_posts(box.database(), posts + 10);
+        published != static_cast<std::size_t>(posts)) {
+      rep.row(scn, "store check", std::to_string(published) + " published", std::to_string(posts), "FAIL", load);
     }
     const double rate = posts / (r.wall_ms / 1000.0);
     const double fraction = rate / ideal;
@@ -719,11 +756,96 @@ void scenario_throughput(const Options& o, Report& rep) {
         {"posts", posts},         {"workers", workers},          {"latency_ms", latency.count()},
         {"wall_ms", r.wall_ms},   {"posts_per_s", rate},         {"ideal_per_s", ideal},
         {"fraction", fraction},   {"fake_threads", fake_threads()}, {"fake_ceiling_per_s", ceiling},
-        {"exit", r.code},         {"accepted", accepted},        {"distinct_post_ids", ids.size()},
+        {"exit", r.code},         {"accepted", delivery.accepted}, {"distinct_post_ids", delivery.distinct},
         {"exact", exact},         {"cpu_ms", r.cpu_ms},          {"maxrss_kb", r.maxrss_kb},
         {"load1", load}};
   }
   rep.json()["d_throughput"] = all;
+}
+
+// g: the same workload as d, but k daemons (`multiviod --once`, started
+// together) share one PostgreSQL database on the fake server, against
+// SQLite with one daemon. The wall time runs from the first start to the
+// last exit, so start-up is included.
+void scenario_multi_daemon(const Options& o, Report& rep) {
+  const int posts = o.quick ? 300 : 2000;
+  const int workers = 8;
+  const auto latency = 20ms;
+  struct Case {
+    std::string backend;
+    int daemons;
+  };
+  const std::vector<Case> cases{{"sqlite", 1}, {"postgresql", 1}, {"postgresql", 2}, {"postgresql", 3}};
+  Json all = Json::array();
+  for (const auto& c : cases) {
+    const std::string scn = "g " + std::to_string(c.daemons) + " × `multiviod --once` on " + c.backend + ", " +
+                            std::to_string(posts) + " posts, " + std::to_string(workers) + " workers each, 20 ms";
+    std::string database;
+    if (c.backend == "postgresql") {
+      try {
+        database = fakes::fresh_postgres_database();
+      } catch (const std::exception& e) {
+        rep.row(scn, "skipped", std::string("no PostgreSQL server: ") + e.what(), "-", "", load1());
+        continue;
+      }
+    }
+    std::cerr << "[g] " << c.daemons << " daemon(s) on " << c.backend << ": " << posts << " posts\n";
+    fakes::WebhookServer fake;
+    fake.set_latency(latency);
+    Sandbox box("multi");
+    box.init(database);
+    box.append_config("daemon: {workers: " + std::to_string(workers) + "}\nlog: {format: text, level: info}");
+    box.must({"account", "add", "webhook", "--name", "hook", "--url", fake.base_url() + "/hook"});
+    const auto due = now_ms() - 1s;
+    const auto created = create_posts(box.database(), "webhook", "hook", posts, [&](int) { return due; });
+
+    const double ideal = c.daemons * workers / (latency.count() / 1000.0);
+    const double ceiling = std::min(c.daemons * workers, fake_threads()) / (latency.count() / 1000.0);
+    const auto timeout = std::max<std::chrono::milliseconds>(
+        60s, std::chrono::milliseconds{static_cast<long long>(4000.0 * posts / ideal)});
+    const double load0 = load1();
+    const auto t0 = Clock::now();
+    std::vector<std::unique_ptr<Child>> daemons;
+    for (int i = 0; i < c.daemons; ++i) daemons.push_back(box.start_daemon({"--once"}));
+    bool all_ok = true;
+    double cpu_ms = 0;
+    std::vector<int> per_daemon;
+    const std::regex stopped(R"(stopped published=(\d+))");
+    for (auto& d : daemons) {
+      const auto [code, cpu] = d->wait(timeout);
+      cpu_ms += cpu;
+      all_ok = all_ok && code == 0;
+      std::smatch m;
+      const std::string log = d->log();
+      per_daemon.push_back(std::regex_search(log, m, stopped) ? std::stoi(m[1]) : -1);
+      if (code != 0) std::cerr << tail(log, 10) << "\n";
+    }
+    const double wall_ms = ms_since(t0);
+    const double load = std::max(load0, load1());
+
+    const Delivery delivery = check_delivery(fake, created);
+    const std::size_t published = published_posts(box.database(), posts + 10);
+    const bool exact = all_ok && delivery.exact && published == static_cast<std::size_t>(posts);
+    std::string split;
+    for (const int n : per_daemon) split += (split.empty() ? "" : " + ") + std::to_string(n);
+    rep.row(scn, "delivery check",
+            (all_ok ? "exit 0, " : "a daemon failed, ") + delivery.summary() + ", published " +
+                std::to_string(published) + " (per daemon " + split + ")",
+            "exactly " + std::to_string(posts) + ", no duplicates", exact ? "ok" : "FAIL", load);
+    const double rate = posts / (wall_ms / 1000.0);
+    rep.row(scn, "wall / throughput",
+            fixed(wall_ms / 1000.0, 2) + " s / " + fixed(rate, 0) + " posts/s = " + fixed(100 * rate / ideal, 0) +
+                "% of " + fixed(ideal, 0) + "/s",
+            "-", "", load);
+    rep.row(scn, "daemon CPU (all daemons)",
+            fixed(cpu_ms / 1000.0, 2) + " s (" + fixed(cpu_ms * 1000.0 / posts, 0) + " µs/post)", "-", "", load);
+    all.push_back({{"backend", c.backend}, {"daemons", c.daemons},        {"workers", workers},
+                   {"posts", posts},       {"latency_ms", latency.count()}, {"wall_ms", wall_ms},
+                   {"posts_per_s", rate},  {"ideal_per_s", ideal},          {"fake_ceiling_per_s", ceiling},
+                   {"per_daemon", per_daemon}, {"cpu_ms", cpu_ms},          {"exact", exact},
+                   {"load1", load}});
+  }
+  rep.json()["g_multi_daemon"] = all;
 }
 
 void scenario_precision(const Options& o, Report& rep) {
@@ -926,7 +1048,7 @@ Json machine() {
 }
 
 int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " [--quick] [--only a,b,c,d,e,f] [--workers 8,16] [--out FILE]\n";
+  std::cerr << "usage: " << argv0 << " [--quick] [--only a,b,c,d,e,f,g] [--workers 8,16] [--out FILE]\n";
   return 2;
 }
 
@@ -955,6 +1077,7 @@ int main_impl(int argc, char** argv) {
   const std::vector<std::pair<char, std::function<void(const Options&, Report&)>>> scenarios = {
       {'a', scenario_help},       {'b', scenario_list},      {'c', scenario_cli_create},
       {'d', scenario_throughput}, {'e', scenario_precision}, {'f', scenario_idle},
+      {'g', scenario_multi_daemon},
   };
   for (const auto& [key, fn] : scenarios) {
     if (o.only.find(key) == std::string::npos) continue;

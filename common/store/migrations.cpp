@@ -11,7 +11,7 @@ namespace {
 // daemon's due-time and lease-recovery queries use. The PostgreSQL form is the
 // same schema with BIGSERIAL/BIGINT ids and BIGINT milliseconds; flags stay
 // INTEGER 0/1 so both engines hold the same values.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id          INTEGER PRIMARY KEY,
@@ -180,10 +180,70 @@ CREATE TABLE secrets (
   updated_at BIGINT NOT NULL
 );
 )sql"},
+    // Every account, post and API token belongs to a user; the local CLI is
+    // the user "local" (id 1), which owns everything made before this version.
+    // SQLite cannot add a REFERENCES column with a non-NULL default while
+    // foreign keys are on, so there the user columns carry no constraint and
+    // `user remove` checks ownership itself.
+    {3, "users and API tokens", R"sql(
+CREATE TABLE users (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO users (id, name, created_at) VALUES (1, 'local', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+ALTER TABLE accounts ADD COLUMN user_id INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE posts ADD COLUMN user_id INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX accounts_user ON accounts (user_id);
+CREATE INDEX posts_user ON posts (user_id, id);
+CREATE TABLE api_tokens (
+  id           INTEGER PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT NOT NULL DEFAULT '',
+  hash         TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+)sql",
+     R"sql(
+CREATE TABLE users (
+  id         BIGSERIAL PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL
+);
+INSERT INTO users (id, name, created_at) VALUES (1, 'local', (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT);
+SELECT setval(pg_get_serial_sequence('users', 'id'), 1);
+ALTER TABLE accounts ADD COLUMN user_id BIGINT NOT NULL DEFAULT 1 REFERENCES users (id);
+ALTER TABLE posts ADD COLUMN user_id BIGINT NOT NULL DEFAULT 1 REFERENCES users (id);
+CREATE INDEX accounts_user ON accounts (user_id);
+CREATE INDEX posts_user ON posts (user_id, id);
+CREATE TABLE api_tokens (
+  id           BIGSERIAL PRIMARY KEY,
+  user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT NOT NULL DEFAULT '',
+  hash         TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT,
+  revoked_at   BIGINT,
+  last_used_at BIGINT
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+)sql"},
 }};
+
+// Foreign-key order: copying inserts in this order and clears in reverse.
+constexpr std::array<const char*, 8> kTables{"users",    "accounts", "posts",   "targets",
+                                             "attempts", "ai_usage", "secrets", "api_tokens"};
 
 }  // namespace
 
 std::span<const Migration> migrations() { return kMigrations; }
+
+std::span<const char* const> tables() { return kTables; }
 
 }  // namespace multivio::store

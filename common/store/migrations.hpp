@@ -16,4 +16,10 @@ struct Migration {
 
 std::span<const Migration> migrations();
 
+/// Every table the migrations create except the schema_migrations
+/// bookkeeping, parents before the tables that reference them: what
+/// `multivio db copy` copies and `db status` counts. A migration that adds a
+/// table adds it here (the store test compares this list with the schema).
+std::span<const char* const> tables();
+
 }  // namespace multivio::store

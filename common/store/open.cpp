@@ -2,10 +2,18 @@
 // store::open picks the backend by URL scheme: postgresql:// and postgres://
 // go to PostgreSQL (when the build has libpqxx), everything else is a SQLite
 // file (sqlite:///abs, sqlite:rel, a bare path or :memory:).
-#include <regex>
+#include <dlfcn.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <mutex>
+#include <regex>
+#include <vector>
+
+#include "common/crypto/crypto.hpp"
 #include "common/error.hpp"
 #include "common/store/backends.hpp"
+#include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 
 namespace multivio::store {
@@ -39,10 +47,73 @@ std::string local_file(const std::string& url) {
   return path == ":memory:" ? std::string() : path;
 }
 
-std::unique_ptr<Store> open(const std::string& url) {
+std::string backend_name(const std::string& url) { return is_postgres_url(url) ? "postgresql" : "sqlite"; }
+
+#if MULTIVIO_HAVE_POSTGRES
+namespace {
+
+// The module resolves these in the executable; referencing them here keeps
+// them linked into every program that can open a store.
+[[gnu::used]] const void* const k_module_needs[] = {
+    reinterpret_cast<const void*>(&crypto::random_hex), reinterpret_cast<const void*>(&check_dump),
+    reinterpret_cast<const void*>(&insert_sql),        reinterpret_cast<const void*>(&migrations),
+    reinterpret_cast<const void*>(&tables),            reinterpret_cast<const void*>(&throw_not_found),
+    reinterpret_cast<const void*>(&throw_permanent),   reinterpret_cast<const void*>(&throw_usage),
+};
+
+std::string executable_dir() {
+  std::string path(4096, '\0');
+  const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
+  if (n <= 0) return {};
+  path.resize(static_cast<std::size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+// Loaded once per process, on the first postgresql:// URL.
+PostgresOpener postgres_opener() {
+  static std::once_flag once;
+  static PostgresOpener opener = nullptr;
+  static std::string failures;
+  std::call_once(once, [] {
+    std::vector<std::string> candidates;
+    if (const char* given = std::getenv("MULTIVIO_POSTGRES_MODULE"); given != nullptr && *given != '\0') {
+      candidates.emplace_back(given);
+    }
+    if (const std::string dir = executable_dir(); !dir.empty()) {
+      candidates.push_back(dir + "/../lib/multivio/multivio_postgres.so");  // an installed tree, relocated
+    }
+    candidates.emplace_back(MULTIVIO_POSTGRES_MODULE_INSTALLED);
+    candidates.emplace_back(MULTIVIO_POSTGRES_MODULE_BUILD);
+    for (const auto& path : candidates) {
+      if (::access(path.c_str(), R_OK) != 0) continue;
+      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (handle == nullptr) {
+        failures += std::string(failures.empty() ? "" : "; ") + ::dlerror();
+        continue;
+      }
+      using Entry = PostgresOpener (*)();
+      if (auto entry = reinterpret_cast<Entry>(::dlsym(handle, "multivio_postgres_opener"))) {
+        opener = entry();
+        return;
+      }
+      failures += std::string(failures.empty() ? "" : "; ") + path + " has no multivio_postgres_opener";
+    }
+    if (failures.empty()) failures = "multivio_postgres.so is not installed (looked in " MULTIVIO_POSTGRES_MODULE_INSTALLED ")";
+  });
+  if (opener == nullptr) {
+    throw_permanent("cannot load the PostgreSQL backend: " + failures +
+                    " (set MULTIVIO_POSTGRES_MODULE to the module's path)");
+  }
+  return opener;
+}
+
+}  // namespace
+#endif
+
+std::unique_ptr<Store> open(const std::string& url, Migrate migrate) {
   if (is_postgres_url(url)) {
 #if MULTIVIO_HAVE_POSTGRES
-    return open_postgres(url);
+    return postgres_opener()(url, migrate);
 #else
     throw_usage("this build of multivio has no PostgreSQL support (libpqxx was not found when it was built; run "
                 "scripts/install-deps and rebuild), so " + redact_url(url) +
@@ -53,7 +124,7 @@ std::unique_ptr<Store> open(const std::string& url) {
     throw_usage("unsupported database URL '" + redact_url(url) +
                 "' (expected sqlite:///path/to/file.db or postgresql://user@host:port/database)");
   }
-  return open_sqlite(sqlite_path(url));
+  return open_sqlite(sqlite_path(url), migrate);
 }
 
 }  // namespace multivio::store

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include <pqxx/pqxx>
@@ -51,6 +52,8 @@ constexpr const char* kTargetColumns =
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
     "t.published_at, t.retry_from";
 constexpr int kTargetColumnCount = 17;
+constexpr const char* kTokenColumns =
+    "id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used_at";
 constexpr const char* kAttemptColumns =
     "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
 
@@ -170,8 +173,9 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const std::string& url) : url_(url), conn_(connect(url, ErrorKind::permanent)) {
-    guarded([&] { migrate(); });
+  PostgresStore(const std::string& url, Migrate migrate_on_open)
+      : url_(url), conn_(connect(url, ErrorKind::permanent)) {
+    if (migrate_on_open == Migrate::on_open) migrate();
   }
 
   ~PostgresStore() override {
@@ -212,7 +216,242 @@ class PostgresStore final : public Store {
   int schema_version() override {
     return guarded([&] {
       return read([&](pqxx::transaction_base& t) {
+        if (!table_exists(t, "schema_migrations")) return 0;
         return i32(t.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
+      });
+    });
+  }
+
+  int migrate() override {
+    guarded([&] {
+      // Nothing to do (the common case) costs two queries and takes no lock.
+      if (schema_version() >= migrations().back().version) return;
+      transaction([&] {
+        // Several daemons starting at once: one migrates, the others wait here
+        // and then find nothing left to do.
+        tx().exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+        tx().exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at BIGINT NOT NULL)");
+        const int version = i32(tx().exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
+        for (const auto& m : migrations()) {
+          if (m.version <= version) continue;
+          if (m.postgres == nullptr) {
+            throw_permanent("migration " + std::to_string(m.version) + " (" + m.name + ") has no PostgreSQL form");
+          }
+          tx().exec(m.postgres);
+          tx().exec_params("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                           m.version, std::string(m.name), static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+        }
+      });
+    });
+    return schema_version();
+  }
+
+  std::string identity() override {
+    // The server's start time and the database's oid and name: the same
+    // database reached by two URLs (localhost, 127.0.0.1, a socket) gives
+    // the same answer, two databases or servers do not. No privilege needed.
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r = t.exec(
+            "SELECT pg_postmaster_start_time()::text || '/' || d.oid::text || '/' || d.datname "
+            "FROM pg_database d WHERE d.datname = current_database()");
+        return "postgresql:" + text(r[0][0]);
+      });
+    });
+  }
+
+  RowCounts row_counts() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        RowCounts out;
+        for (const char* table : tables()) {
+          if (!table_exists(t, table)) continue;
+          out.tables.emplace_back(table, i64(t.exec(std::string("SELECT COUNT(*) FROM ") + table)[0][0]));
+        }
+        if (table_exists(t, "targets")) {
+          for (const auto& row : t.exec("SELECT status, COUNT(*) FROM targets GROUP BY status")) {
+            out.targets_by_status[text(row[0])] = i64(row[1]);
+          }
+        }
+        return out;
+      });
+    });
+  }
+
+  std::vector<TableDump> dump_tables() override {
+    return guarded([&] {
+      std::vector<TableDump> out;
+      if (depth_ > 0) {
+        for (const char* table : tables()) out.push_back(dump_table(*tx_, table));
+        return out;
+      }
+      ensure_connection();
+      // One snapshot for every table while daemons go on writing.
+      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> t(*conn_, "dump");
+      for (const char* table : tables()) out.push_back(dump_table(t, table));
+      t.commit();
+      return out;
+    });
+  }
+
+  void load_tables(const std::vector<TableDump>& dumps, bool clear_first) override {
+    guarded([&] {
+      transaction([&] {
+        if (clear_first) {
+          const auto names = tables();
+          for (auto it = names.rbegin(); it != names.rend(); ++it) tx().exec(std::string("DELETE FROM ") + *it);
+        }
+        for (const auto& dump : dumps) {
+          check_dump(dump);
+          insert_rows(dump);
+        }
+        // Ids were inserted explicitly, so the BIGSERIAL sequences still
+        // stand where they were: the next post must not reuse a copied id.
+        for (const char* table : tables()) {
+          const auto seq = tx().exec_params(
+              "SELECT pg_get_serial_sequence($1, 'id') FROM information_schema.columns "
+              "WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'id'",
+              std::string(table));
+          if (seq.empty() || seq[0][0].is_null()) continue;
+          tx().exec_params(std::string("SELECT setval($1::regclass, GREATEST(m, 1), m IS NOT NULL) ") +
+                               "FROM (SELECT MAX(id) AS m FROM " + table + ") x",
+                           text(seq[0][0]));
+        }
+      });
+    });
+  }
+
+  // ---- users and API tokens ---------------------------------------------------
+
+  void set_user(std::int64_t user_id) override { user_ = user_id; }
+  std::int64_t user() const override { return user_; }
+
+  User add_user(const std::string& name, Timestamp now) override {
+    User out{0, name, now};
+    const auto taken = [&] { throw_usage("user " + name + " already exists"); };
+    guarded([&] {
+      try {
+        transaction([&] {
+          if (find_user(name)) taken();
+          const auto r = tx().exec_params("INSERT INTO users (name, created_at) VALUES ($1, $2) RETURNING id", name,
+                                          model::to_millis(now));
+          out.id = i64(r[0][0]);
+        });
+      } catch (const pqxx::unique_violation&) {
+        taken();
+      }
+    });
+    return out;
+  }
+
+  std::optional<User> find_user(std::int64_t id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r = t.exec_params("SELECT id, name, created_at FROM users WHERE id = $1", id);
+        return r.empty() ? std::nullopt : std::optional<User>(read_user(r[0]));
+      });
+    });
+  }
+
+  std::optional<User> find_user(const std::string& name) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r = t.exec_params("SELECT id, name, created_at FROM users WHERE name = $1", name);
+        return r.empty() ? std::nullopt : std::optional<User>(read_user(r[0]));
+      });
+    });
+  }
+
+  std::vector<User> list_users() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<User> out;
+        for (const auto& row : t.exec("SELECT id, name, created_at FROM users ORDER BY id")) {
+          out.push_back(read_user(row));
+        }
+        return out;
+      });
+    });
+  }
+
+  void remove_user(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        tx().exec_params("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", id);
+        const auto user = find_user(id);
+        if (!user) throw_not_found("user " + std::to_string(id) + " does not exist");
+        if (id == kLocalUser) throw_usage("user " + user->name + " is the local CLI's user and cannot be removed");
+        const auto owns = tx().exec_params(
+            "SELECT (SELECT COUNT(*) FROM accounts WHERE user_id = $1 AND removed_at IS NULL) + "
+            "(SELECT COUNT(*) FROM posts WHERE user_id = $1)",
+            id);
+        if (i64(owns[0][0]) > 0) throw_usage("user " + user->name + " still owns accounts or posts; remove those first");
+        tx().exec_params("DELETE FROM api_tokens WHERE user_id = $1", id);
+        // Removed accounts keep their history rows; they now belong to the
+        // local user, so the foreign key holds.
+        tx().exec_params("UPDATE accounts SET user_id = 1 WHERE user_id = $1", id);
+        tx().exec_params("DELETE FROM users WHERE id = $1", id);
+      });
+    });
+  }
+
+  ApiToken add_token(const ApiToken& token) override {
+    ApiToken out = token;
+    guarded([&] {
+      transaction([&] {
+        if (!find_user(token.user_id)) throw_not_found("user " + std::to_string(token.user_id) + " does not exist");
+        const auto r = tx().exec_params(
+            "INSERT INTO api_tokens (user_id, name, hash, scopes, created_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            token.user_id, token.name, token.hash, dump(token.scopes), model::to_millis(token.created_at),
+            millis(token.expires_at));
+        out.id = i64(r[0][0]);
+        out.revoked_at.reset();
+        out.last_used_at.reset();
+      });
+    });
+    return out;
+  }
+
+  std::optional<ApiToken> find_token_by_hash(const std::string& hash) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r =
+            t.exec_params(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = $1", hash);
+        return r.empty() ? std::nullopt : std::optional<ApiToken>(read_token(r[0]));
+      });
+    });
+  }
+
+  std::vector<ApiToken> list_tokens(std::optional<std::int64_t> user_id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<ApiToken> out;
+        const std::string sql = std::string("SELECT ") + kTokenColumns + " FROM api_tokens";
+        const auto rows = user_id ? t.exec_params(sql + " WHERE user_id = $1 ORDER BY id", *user_id)
+                                  : t.exec(sql + " ORDER BY id");
+        for (const auto& row : rows) out.push_back(read_token(row));
+        return out;
+      });
+    });
+  }
+
+  void revoke_token(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
+                                        model::to_millis(now), id);
+        if (r.affected_rows() == 0) throw_not_found("token " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void touch_token(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        tx().exec_params("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", model::to_millis(now), id);
       });
     });
   }
@@ -229,10 +468,10 @@ class PostgresStore final : public Store {
         transaction([&] {
           if (find_account(account.platform, account.name)) taken();
           const auto r = tx().exec_params(
-              "INSERT INTO accounts (platform, name, handle, options, secrets, healthy, health_note, created_at) "
-              "VALUES ($1, $2, $3, $4, $5, 1, '', $6) RETURNING id",
+              "INSERT INTO accounts (platform, name, handle, options, secrets, healthy, health_note, created_at, "
+              "user_id) VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7) RETURNING id",
               account.platform, account.name, account.handle, dump(account.options), account.secrets_sealed,
-              model::to_millis(account.created_at));
+              model::to_millis(account.created_at), owner());
           out.id = i64(r[0][0]);
         });
       } catch (const pqxx::unique_violation&) {
@@ -247,7 +486,7 @@ class PostgresStore final : public Store {
     return guarded([&] {
       return read([&](pqxx::transaction_base& t) {
         const auto r = t.exec_params(std::string("SELECT ") + kAccountColumns +
-                                         " FROM accounts a WHERE a.id = $1 AND a.removed_at IS NULL",
+                                          " FROM accounts a WHERE a.id = $1 AND a.removed_at IS NULL" + mine("a"),
                                      id);
         return r.empty() ? std::nullopt : std::optional<Account>(read_account(r[0]));
       });
@@ -259,7 +498,7 @@ class PostgresStore final : public Store {
       return read([&](pqxx::transaction_base& t) {
         const auto r = t.exec_params(
             std::string("SELECT ") + kAccountColumns +
-                " FROM accounts a WHERE a.platform = $1 AND a.name = $2 AND a.removed_at IS NULL",
+                 " FROM accounts a WHERE a.platform = $1 AND a.name = $2 AND a.removed_at IS NULL" + mine("a"),
             platform, name);
         return r.empty() ? std::nullopt : std::optional<Account>(read_account(r[0]));
       });
@@ -271,7 +510,8 @@ class PostgresStore final : public Store {
       return read([&](pqxx::transaction_base& t) {
         std::vector<Account> out;
         for (const auto& row :
-             t.exec(std::string("SELECT ") + kAccountColumns + " FROM accounts a WHERE a.removed_at IS NULL ORDER BY a.id")) {
+             t.exec(std::string("SELECT ") + kAccountColumns + " FROM accounts a WHERE a.removed_at IS NULL" + mine("a") +
+                    " ORDER BY a.id")) {
           out.push_back(read_account(row));
         }
         return out;
@@ -282,7 +522,7 @@ class PostgresStore final : public Store {
   void update_account_secrets(std::int64_t id, const std::string& sealed) override {
     guarded([&] {
       transaction([&] {
-        const auto r = tx().exec_params("UPDATE accounts SET secrets = $1 WHERE id = $2 AND removed_at IS NULL",
+        const auto r = tx().exec_params("UPDATE accounts SET secrets = $1 WHERE id = $2 AND removed_at IS NULL" + mine("accounts"),
                                         sealed, id);
         if (r.affected_rows() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
       });
@@ -292,7 +532,7 @@ class PostgresStore final : public Store {
   void set_account_health(std::int64_t id, bool healthy, const std::string& note) override {
     guarded([&] {
       transaction([&] {
-        const auto r = tx().exec_params("UPDATE accounts SET healthy = $1, health_note = $2 WHERE id = $3",
+        const auto r = tx().exec_params("UPDATE accounts SET healthy = $1, health_note = $2 WHERE id = $3" + mine("accounts"),
                                         healthy ? 1 : 0, note, id);
         if (r.affected_rows() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
       });
@@ -338,10 +578,10 @@ class PostgresStore final : public Store {
         // ON CONFLICT: another process used the key since our check (it
         // waits for that transaction, then finds its post below).
         const auto inserted = tx().exec_params(
-            "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING id",
+            "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options, "
+            "user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) ON CONFLICT (key) DO NOTHING RETURNING id",
             post.text, dump(post.media), dump(post.tags), millis(post.scheduled_at), post.timezone, key,
-            model::to_millis(now), dump(post.options));
+            model::to_millis(now), dump(post.options), owner());
         if (inserted.empty()) {
           auto existing = find_post_by_key(post.key);
           if (!existing) throw_permanent("post key '" + post.key + "' is taken but its post cannot be read");
@@ -352,7 +592,8 @@ class PostgresStore final : public Store {
         for (const auto& target : post.targets) {
           // FOR SHARE: a concurrent remove_account waits for us, or we see it.
           const auto r = tx().exec_params(
-              "SELECT 1 FROM accounts WHERE id = $1 AND removed_at IS NULL FOR SHARE", target.account_id);
+              std::string("SELECT 1 FROM accounts WHERE id = $1 AND removed_at IS NULL") + mine("accounts") + " FOR SHARE",
+              target.account_id);
           if (r.empty()) throw_not_found("account " + std::to_string(target.account_id) + " does not exist");
         }
         const TargetStatus status = post.scheduled_at ? TargetStatus::scheduled : TargetStatus::draft;
@@ -373,7 +614,7 @@ class PostgresStore final : public Store {
   std::optional<Post> find_post(std::int64_t id) override {
     return guarded([&] {
       return read([&](pqxx::transaction_base& t) -> std::optional<Post> {
-        const auto r = t.exec_params(std::string("SELECT ") + kPostColumns + " FROM posts p WHERE p.id = $1", id);
+        const auto r = t.exec_params(std::string("SELECT ") + kPostColumns + " FROM posts p WHERE p.id = $1" + mine("p"), id);
         if (r.empty()) return std::nullopt;
         Post p = read_post(r[0]);
         p.targets = targets_of(t, id);
@@ -385,7 +626,7 @@ class PostgresStore final : public Store {
   std::optional<Post> find_post_by_key(const std::string& key) override {
     return guarded([&]() -> std::optional<Post> {
       const auto id = read([&](pqxx::transaction_base& t) -> std::optional<std::int64_t> {
-        const auto r = t.exec_params("SELECT id FROM posts WHERE key = $1", key);
+        const auto r = t.exec_params("SELECT id FROM posts WHERE key = $1" + mine("posts"), key);
         if (r.empty()) return std::nullopt;
         return i64(r[0][0]);
       });
@@ -752,6 +993,23 @@ class PostgresStore final : public Store {
     });
   }
 
+  bool resolve_unknown(std::int64_t target_id, const std::vector<std::string>& remote_ids,
+                       const std::string& remote_url, Timestamp now) override {
+    bool changed = false;
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET status = 'published', remote_ids = $1, remote_url = $2, error = '', "
+            "published_at = $3, next_attempt_at = NULL, lease_owner = '', lease_expires_at = NULL "
+            "WHERE id = $4 AND status = 'unknown'",
+            dump(remote_ids), remote_url, model::to_millis(now), target_id);
+        changed = r.affected_rows() > 0;
+        if (changed) notify();
+      });
+    });
+    return changed;
+  }
+
   int change_fd() override {
     if (!listen_) {
       try {
@@ -785,6 +1043,21 @@ class PostgresStore final : public Store {
         const auto r = tx().exec_params(
             "UPDATE targets SET variant = $1 WHERE id = $2 AND lease_owner = $3 AND status IN ('claimed','publishing')",
             text, target_id, owner);
+        if (r.affected_rows() == 0) {
+          throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+        }
+      });
+    });
+  }
+
+  void record_remote_ids(std::int64_t target_id, const std::string& owner,
+                         const std::vector<std::string>& remote_ids) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET remote_ids = $1 WHERE id = $2 AND lease_owner = $3 "
+            "AND status IN ('claimed','publishing')",
+            dump(remote_ids), target_id, owner);
         if (r.affected_rows() == 0) {
           throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
         }
@@ -850,6 +1123,32 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // " AND <table>.user_id = N" for the current user, or nothing with
+  // kAnyUser. The id is an integer we own, so it is safe to splice in, and
+  // the callers' $n parameters stay as they were.
+  std::string mine(const char* table) const {
+    if (user_ == kAnyUser) return {};
+    return std::string(" AND ") + table + ".user_id = " + std::to_string(user_);
+  }
+  // The owner of a new row: the daemon's unscoped store writes as the local user.
+  std::int64_t owner() const { return user_ == kAnyUser ? kLocalUser : user_; }
+
+  static User read_user(const pqxx::row& r) { return User{i64(r[0]), text(r[1]), model::from_millis(i64(r[2]))}; }
+
+  static ApiToken read_token(const pqxx::row& r) {
+    ApiToken t;
+    t.id = i64(r[0]);
+    t.user_id = i64(r[1]);
+    t.name = text(r[2]);
+    t.hash = text(r[3]);
+    t.scopes = string_list(r[4]);
+    t.created_at = model::from_millis(i64(r[5]));
+    t.expires_at = optional_time(r[6]);
+    t.revoked_at = optional_time(r[7]);
+    t.last_used_at = optional_time(r[8]);
+    return t;
+  }
+
   static std::unique_ptr<pqxx::connection> connect(const std::string& url, ErrorKind kind) {
     std::unique_ptr<pqxx::connection> c;
     try {
@@ -937,33 +1236,88 @@ class PostgresStore final : public Store {
   // several in one transaction arrive as one.
   void notify() { tx().exec(std::string("NOTIFY ") + kChannel); }
 
-  void migrate() {
-    // Nothing to do (the common case) costs one query and takes no lock.
-    const bool current = read([&](pqxx::transaction_base& t) {
-      const auto exists = t.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
-      if (!exists[0][0].as<bool>()) return false;
-      const int version = i32(t.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
-      return version >= migrations().back().version;
-    });
-    if (current) return;
-    transaction([&] {
-      // Several daemons starting at once: one migrates, the others wait here
-      // and then find nothing left to do.
-      tx().exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
-      tx().exec(
-          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-          "applied_at BIGINT NOT NULL)");
-      const int version = i32(tx().exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]);
-      for (const auto& m : migrations()) {
-        if (m.version <= version) continue;
-        if (m.postgres == nullptr) {
-          throw_permanent("migration " + std::to_string(m.version) + " (" + m.name + ") has no PostgreSQL form");
+  static bool table_exists(pqxx::transaction_base& t, const char* name) {
+    return t.exec_params("SELECT to_regclass($1) IS NOT NULL", std::string(name))[0][0].as<bool>();
+  }
+
+  // Integers by the column's type (int2/int4/int8), everything else as the
+  // text PostgreSQL holds, byte for byte.
+  static TableDump dump_table(pqxx::transaction_base& t, const char* table) {
+    constexpr pqxx::oid kInt8 = 20, kInt2 = 21, kInt4 = 23;
+    TableDump dump;
+    dump.table = table;
+    const auto r = t.exec(std::string("SELECT * FROM ") + table + " ORDER BY 1");
+    const auto n = static_cast<std::size_t>(r.columns());
+    std::vector<bool> integer(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      dump.columns.emplace_back(r.column_name(static_cast<pqxx::row::size_type>(i)));
+      const auto type = r.column_type(static_cast<pqxx::row::size_type>(i));
+      integer[i] = type == kInt8 || type == kInt2 || type == kInt4;
+    }
+    dump.rows.reserve(r.size());
+    for (const auto& row : r) {
+      auto& out = dump.rows.emplace_back();
+      out.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto f = row[static_cast<pqxx::row::size_type>(i)];
+        if (f.is_null()) {
+          out.emplace_back(std::monostate{});
+        } else if (integer[i]) {
+          out.emplace_back(i64(f));
+        } else {
+          out.emplace_back(std::string(f.c_str(), f.size()));
         }
-        tx().exec(m.postgres);
-        tx().exec_params("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", m.version,
-                         std::string(m.name), static_cast<std::int64_t>(std::time(nullptr)) * 1000);
       }
-    });
+    }
+    dump.counted = i64(t.exec(std::string("SELECT COUNT(*) FROM ") + table)[0][0]);
+    return dump;
+  }
+
+  // Multi-row INSERTs (far fewer round trips than one per row), each value
+  // cast to the destination column's type: parameters go as text.
+  void insert_rows(const TableDump& dump) {
+    if (dump.rows.empty()) return;
+    std::map<std::string, std::string> types;
+    for (const auto& row : tx().exec_params(
+             "SELECT column_name, data_type FROM information_schema.columns "
+             "WHERE table_schema = current_schema() AND table_name = $1",
+             dump.table)) {
+      types[text(row[0])] = text(row[1]);
+    }
+    std::vector<std::string> casts;
+    for (const auto& column : dump.columns) {
+      const auto it = types.find(column);
+      if (it == types.end()) throw_permanent("the destination's table " + dump.table + " has no column " + column);
+      casts.push_back("::" + it->second);
+    }
+    const std::size_t n = dump.columns.size();
+    // PostgreSQL takes at most 65,535 parameters per statement.
+    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(500, 30'000 / n));
+    std::vector<std::string> numbers;  // the text of integer values, alive until the statement ran
+    std::vector<const char*> values;
+    for (std::size_t first = 0; first < dump.rows.size(); first += batch) {
+      const std::size_t rows = std::min(batch, dump.rows.size() - first);
+      numbers.clear();
+      numbers.reserve(rows * n);
+      values.clear();
+      for (std::size_t r = first; r < first + rows; ++r) {
+        for (const auto& v : dump.rows[r]) {
+          if (const auto* s = std::get_if<std::string>(&v)) {
+            // PostgreSQL text cannot hold NUL; passing it on would cut the value short.
+            if (s->find('\0') != std::string::npos) {
+              throw_permanent("table " + dump.table + " holds a value with a NUL byte, which PostgreSQL cannot store");
+            }
+            values.push_back(s->c_str());
+          } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+            values.push_back(numbers.emplace_back(std::to_string(*i)).c_str());
+          } else {
+            values.push_back(nullptr);  // NULL
+          }
+        }
+      }
+      const auto placeholder = [&](std::size_t i) { return "$" + std::to_string(i + 1) + casts[i % n]; };
+      tx().exec_params(insert_sql(dump, rows, placeholder), pqxx::prepare::make_dynamic_params(values));
+    }
   }
 
   // Only a target still waiting moves: one claimed meanwhile is left alone.
@@ -985,7 +1339,7 @@ class PostgresStore final : public Store {
   }
 
   void require_post(std::int64_t id) {
-    if (tx().exec_params("SELECT 1 FROM posts WHERE id = $1", id).empty()) {
+    if (tx().exec_params("SELECT 1 FROM posts WHERE id = $1" + mine("posts"), id).empty()) {
       throw_not_found("post " + std::to_string(id) + " does not exist");
     }
   }
@@ -1020,7 +1374,7 @@ class PostgresStore final : public Store {
       return "$" + std::to_string(args.size());
     };
     std::ostringstream where;
-    where << "1 = 1";
+    where << "1 = 1" << mine("p");
     if (before > 0) where << " AND p.id < " << arg(std::to_string(before)) << "::bigint";
     if (filter.since) {
       where << " AND COALESCE(p.scheduled_at, p.created_at) >= "
@@ -1102,6 +1456,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
   int depth_ = 0;
+  std::int64_t user_ = kLocalUser;  // see set_user()
   bool broken_ = false;
   std::unique_ptr<pqxx::connection> listen_;
   std::unique_ptr<ChangeReceiver> receiver_;
@@ -1109,6 +1464,13 @@ class PostgresStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open_postgres(const std::string& url) { return std::make_unique<PostgresStore>(url); }
+std::unique_ptr<Store> open_postgres(const std::string& url, Migrate migrate) {
+  return std::make_unique<PostgresStore>(url, migrate);
+}
 
 }  // namespace multivio::store
+
+// The module's one entry point, looked up by store::open() with dlsym.
+extern "C" __attribute__((visibility("default"))) multivio::store::PostgresOpener multivio_postgres_opener() {
+  return &multivio::store::open_postgres;
+}

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -31,6 +32,7 @@ using model::Target;
 using model::TargetStatus;
 
 constexpr int kBusyTimeoutMs = 10'000;
+constexpr std::size_t kMaxPrepared = 64;  // statements kept prepared per connection
 constexpr const char* kUnfinished = "('draft','scheduled','claimed','publishing','retry_wait')";
 
 nlohmann::json parse_json_column(const SQLite::Column& c) {
@@ -73,6 +75,8 @@ constexpr const char* kTargetColumns =
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
     "t.published_at, t.retry_from";
 constexpr int kTargetColumnCount = 17;
+constexpr const char* kTokenColumns =
+    "id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used_at";
 constexpr const char* kAttemptColumns =
     "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
 
@@ -145,10 +149,11 @@ Attempt read_attempt(SQLite::Statement& q) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& path) : db_(open_db(path)), write_mutex_(writer_mutex_for(path)) {
+  SqliteStore(const std::string& path, Migrate migrate_on_open)
+      : db_(open_db(path, migrate_on_open != Migrate::no)), write_mutex_(writer_mutex_for(path)) {
     db_.exec("PRAGMA foreign_keys = ON");
     db_.exec("PRAGMA synchronous = NORMAL");
-    migrate();
+    if (migrate_on_open == Migrate::on_open) migrate();
   }
 
   void transaction(const std::function<void()>& fn) override {
@@ -181,7 +186,248 @@ class SqliteStore final : public Store {
   }
 
   int schema_version() override {
-    return db_.execAndGet("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").getInt();
+    return guarded([&] {
+      if (!table_exists("schema_migrations")) return 0;
+      return db_.execAndGet("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").getInt();
+    });
+  }
+
+  int migrate() override {
+    guarded([&] {
+      db_.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+          "applied_at INTEGER NOT NULL)");
+      const int current = schema_version();
+      for (const auto& m : migrations()) {
+        if (m.version <= current) continue;
+        transaction([&] {
+          // Another process may have migrated between our check and the lock.
+          if (schema_version() >= m.version) return;
+          db_.exec(m.sqlite);
+          SQLite::Statement q(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+          q.bind(1, m.version);
+          q.bind(2, m.name);
+          q.bind(3, static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+          q.exec();
+        });
+      }
+    });
+    return schema_version();
+  }
+
+  std::string identity() override {
+    // The main file's device and inode: one file under two paths (a symlink,
+    // a relative and an absolute URL) is one database.
+    const std::string file = db_.getFilename();
+    struct stat st {};
+    if (file.empty() || file == ":memory:" || ::stat(file.c_str(), &st) != 0) {
+      return "sqlite:memory:" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    }
+    return "sqlite:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
+  RowCounts row_counts() override {
+    return guarded([&] {
+      RowCounts out;
+      for (const char* table : tables()) {
+        if (!table_exists(table)) continue;
+        out.tables.emplace_back(table, db_.execAndGet(std::string("SELECT COUNT(*) FROM ") + table).getInt64());
+      }
+      if (table_exists("targets")) {
+        SQLite::Statement q(db_, "SELECT status, COUNT(*) FROM targets GROUP BY status");
+        while (q.executeStep()) out.targets_by_status[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+      }
+      return out;
+    });
+  }
+
+  std::vector<TableDump> dump_tables() override {
+    return guarded([&] {
+      std::vector<TableDump> out;
+      // A read transaction: in WAL mode every SELECT below sees the same
+      // snapshot while a daemon goes on writing, and no writer is blocked.
+      const bool own = depth_ == 0;
+      if (own) db_.exec("BEGIN DEFERRED");
+      try {
+        for (const char* table : tables()) out.push_back(dump_table(table));
+        if (own) db_.exec("COMMIT");
+      } catch (...) {
+        if (own) db_.tryExec("ROLLBACK");
+        throw;
+      }
+      return out;
+    });
+  }
+
+  void load_tables(const std::vector<TableDump>& dumps, bool clear_first) override {
+    guarded([&] {
+      transaction([&] {
+        if (clear_first) {
+          const auto names = tables();
+          for (auto it = names.rbegin(); it != names.rend(); ++it) db_.exec(std::string("DELETE FROM ") + *it);
+        }
+        for (const auto& dump : dumps) {
+          check_dump(dump);
+          SQLite::Statement q(db_, insert_sql(dump, 1, [](std::size_t) { return std::string("?"); }));
+          for (const auto& row : dump.rows) {
+            q.reset();
+            for (std::size_t i = 0; i < row.size(); ++i) {
+              const int index = static_cast<int>(i) + 1;
+              std::visit(
+                  [&](const auto& v) {
+                    using V = std::decay_t<decltype(v)>;
+                    if constexpr (std::is_same_v<V, std::monostate>) {
+                      q.bind(index);
+                    } else {
+                      q.bind(index, v);
+                    }
+                  },
+                  row[i]);
+            }
+            q.exec();
+          }
+        }
+        // INTEGER PRIMARY KEY ids continue after the largest one by
+        // themselves: no sequence to advance.
+      });
+    });
+  }
+
+  // ---- users and API tokens ---------------------------------------------------
+
+  void set_user(std::int64_t user_id) override { user_ = user_id; }
+  std::int64_t user() const override { return user_; }
+
+  User add_user(const std::string& name, Timestamp now) override {
+    User out{0, name, now};
+    guarded([&] {
+      transaction([&] {
+        if (find_user(name)) throw_usage("user " + name + " already exists");
+        SQLite::Statement q(db_, "INSERT INTO users (name, created_at) VALUES (?, ?)");
+        q.bind(1, name);
+        q.bind(2, model::to_millis(now));
+        q.exec();
+        out.id = db_.getLastInsertRowid();
+      });
+    });
+    return out;
+  }
+
+  std::optional<User> find_user(std::int64_t id) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, "SELECT id, name, created_at FROM users WHERE id = ?");
+      q.bind(1, id);
+      return q.executeStep() ? std::optional<User>(read_user(q)) : std::nullopt;
+    });
+  }
+
+  std::optional<User> find_user(const std::string& name) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, "SELECT id, name, created_at FROM users WHERE name = ?");
+      q.bind(1, name);
+      return q.executeStep() ? std::optional<User>(read_user(q)) : std::nullopt;
+    });
+  }
+
+  std::vector<User> list_users() override {
+    return guarded([&] {
+      SQLite::Statement q(db_, "SELECT id, name, created_at FROM users ORDER BY id");
+      std::vector<User> out;
+      while (q.executeStep()) out.push_back(read_user(q));
+      return out;
+    });
+  }
+
+  void remove_user(std::int64_t id) override {
+    guarded([&] {
+      transaction([&] {
+        const auto user = find_user(id);
+        if (!user) throw_not_found("user " + std::to_string(id) + " does not exist");
+        if (id == kLocalUser) throw_usage("user " + user->name + " is the local CLI's user and cannot be removed");
+        SQLite::Statement owns(db_,
+                               "SELECT (SELECT COUNT(*) FROM accounts WHERE user_id = ?1 AND removed_at IS NULL) + "
+                               "(SELECT COUNT(*) FROM posts WHERE user_id = ?1)");
+        owns.bind(1, id);
+        owns.executeStep();
+        if (owns.getColumn(0).getInt64() > 0) {
+          throw_usage("user " + user->name + " still owns accounts or posts; remove those first");
+        }
+        SQLite::Statement tokens(db_, "DELETE FROM api_tokens WHERE user_id = ?");
+        tokens.bind(1, id);
+        tokens.exec();
+        // Removed accounts keep their history rows; they now belong to the
+        // local user, so no row points at a missing user.
+        SQLite::Statement orphans(db_, "UPDATE accounts SET user_id = 1 WHERE user_id = ?");
+        orphans.bind(1, id);
+        orphans.exec();
+        SQLite::Statement q(db_, "DELETE FROM users WHERE id = ?");
+        q.bind(1, id);
+        q.exec();
+      });
+    });
+  }
+
+  ApiToken add_token(const ApiToken& token) override {
+    ApiToken out = token;
+    guarded([&] {
+      transaction([&] {
+        if (!find_user(token.user_id)) throw_not_found("user " + std::to_string(token.user_id) + " does not exist");
+        SQLite::Statement q(db_,
+                            "INSERT INTO api_tokens (user_id, name, hash, scopes, created_at, expires_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)");
+        q.bind(1, token.user_id);
+        q.bind(2, token.name);
+        q.bind(3, token.hash);
+        q.bind(4, dump(token.scopes));
+        q.bind(5, model::to_millis(token.created_at));
+        bind_optional_time(q, 6, token.expires_at);
+        q.exec();
+        out.id = db_.getLastInsertRowid();
+        out.revoked_at.reset();
+        out.last_used_at.reset();
+      });
+    });
+    return out;
+  }
+
+  std::optional<ApiToken> find_token_by_hash(const std::string& hash) override {
+    return guarded([&] {
+      // Every REST request looks its token up: kept prepared.
+      const Prepared q = prepared(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = ?");
+      q->bind(1, hash);
+      return q->executeStep() ? std::optional<ApiToken>(read_token(*q)) : std::nullopt;
+    });
+  }
+
+  std::vector<ApiToken> list_tokens(std::optional<std::int64_t> user_id) override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kTokenColumns + " FROM api_tokens" +
+                                   (user_id ? " WHERE user_id = ?" : "") + " ORDER BY id");
+      if (user_id) q.bind(1, *user_id);
+      std::vector<ApiToken> out;
+      while (q.executeStep()) out.push_back(read_token(q));
+      return out;
+    });
+  }
+
+  void revoke_token(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_, "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?");
+        q.bind(1, model::to_millis(now));
+        q.bind(2, id);
+        if (q.exec() == 0) throw_not_found("token " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  void touch_token(std::int64_t id, Timestamp now) override {
+    guarded([&] {
+      SQLite::Statement q(db_, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?");
+      q.bind(1, model::to_millis(now));
+      q.bind(2, id);
+      q.exec();
+    });
   }
 
   // ---- accounts -----------------------------------------------------------
@@ -195,13 +441,14 @@ class SqliteStore final : public Store {
         }
         SQLite::Statement q(db_,
                             "INSERT INTO accounts (platform, name, handle, options, secrets, healthy, health_note, "
-                            "created_at) VALUES (?, ?, ?, ?, ?, 1, '', ?)");
+                            "created_at, user_id) VALUES (?, ?, ?, ?, ?, 1, '', ?, ?)");
         q.bind(1, account.platform);
         q.bind(2, account.name);
         q.bind(3, account.handle);
         q.bind(4, dump(account.options));
         q.bind(5, account.secrets_sealed);
         q.bind(6, model::to_millis(account.created_at));
+        q.bind(7, owner());
         q.exec();
         out.id = db_.getLastInsertRowid();
       });
@@ -212,7 +459,7 @@ class SqliteStore final : public Store {
   std::optional<Account> find_account(std::int64_t id) override {
     return guarded([&] {
       SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
-                                   " FROM accounts a WHERE a.id = ? AND a.removed_at IS NULL");
+                                    " FROM accounts a WHERE a.id = ? AND a.removed_at IS NULL" + mine("a"));
       q.bind(1, id);
       return q.executeStep() ? std::optional<Account>(read_account(q)) : std::nullopt;
     });
@@ -221,7 +468,8 @@ class SqliteStore final : public Store {
   std::optional<Account> find_account(const std::string& platform, const std::string& name) override {
     return guarded([&] {
       SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
-                                   " FROM accounts a WHERE a.platform = ? AND a.name = ? AND a.removed_at IS NULL");
+                                    " FROM accounts a WHERE a.platform = ? AND a.name = ? AND a.removed_at IS NULL" +
+                                   mine("a"));
       q.bind(1, platform);
       q.bind(2, name);
       return q.executeStep() ? std::optional<Account>(read_account(q)) : std::nullopt;
@@ -231,7 +479,7 @@ class SqliteStore final : public Store {
   std::vector<Account> list_accounts() override {
     return guarded([&] {
       SQLite::Statement q(db_, std::string("SELECT ") + kAccountColumns +
-                                   " FROM accounts a WHERE a.removed_at IS NULL ORDER BY a.id");
+                                    " FROM accounts a WHERE a.removed_at IS NULL" + mine("a") + " ORDER BY a.id");
       std::vector<Account> out;
       while (q.executeStep()) out.push_back(read_account(q));
       return out;
@@ -241,7 +489,7 @@ class SqliteStore final : public Store {
   void update_account_secrets(std::int64_t id, const std::string& sealed) override {
     guarded([&] {
       transaction([&] {
-        SQLite::Statement q(db_, "UPDATE accounts SET secrets = ? WHERE id = ? AND removed_at IS NULL");
+        SQLite::Statement q(db_, "UPDATE accounts SET secrets = ? WHERE id = ? AND removed_at IS NULL" + mine("accounts"));
         q.bind(1, sealed);
         q.bind(2, id);
         if (q.exec() == 0) throw_not_found("account " + std::to_string(id) + " does not exist");
@@ -252,7 +500,7 @@ class SqliteStore final : public Store {
   void set_account_health(std::int64_t id, bool healthy, const std::string& note) override {
     guarded([&] {
       transaction([&] {
-        SQLite::Statement q(db_, "UPDATE accounts SET healthy = ?, health_note = ? WHERE id = ?");
+        SQLite::Statement q(db_, "UPDATE accounts SET healthy = ?, health_note = ? WHERE id = ?" + mine("accounts"));
         q.bind(1, healthy ? 1 : 0);
         q.bind(2, note);
         q.bind(3, id);
@@ -299,7 +547,7 @@ class SqliteStore final : public Store {
         }
         SQLite::Statement q(db_,
                             "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, "
-                            "updated_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                            "updated_at, options, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         q.bind(1, post.text);
         q.bind(2, dump(post.media));
         q.bind(3, dump(post.tags));
@@ -313,6 +561,7 @@ class SqliteStore final : public Store {
         q.bind(7, model::to_millis(now));
         q.bind(8, model::to_millis(now));
         q.bind(9, dump(post.options));
+        q.bind(10, owner());
         q.exec();
         const std::int64_t post_id = db_.getLastInsertRowid();
         for (const auto& target : post.targets) {
@@ -347,7 +596,7 @@ class SqliteStore final : public Store {
 
   std::optional<Post> find_post(std::int64_t id) override {
     return guarded([&]() -> std::optional<Post> {
-      SQLite::Statement q(db_, std::string("SELECT ") + kPostColumns + " FROM posts p WHERE p.id = ?");
+      SQLite::Statement q(db_, std::string("SELECT ") + kPostColumns +  " FROM posts p WHERE p.id = ?" + mine("p"));
       q.bind(1, id);
       if (!q.executeStep()) return std::nullopt;
       Post p = read_post(q);
@@ -358,7 +607,7 @@ class SqliteStore final : public Store {
 
   std::optional<Post> find_post_by_key(const std::string& key) override {
     return guarded([&]() -> std::optional<Post> {
-      SQLite::Statement q(db_, "SELECT id FROM posts WHERE key = ?");
+      SQLite::Statement q(db_, "SELECT id FROM posts WHERE key = ?" + mine("posts"));
       q.bind(1, key);
       if (!q.executeStep()) return std::nullopt;
       return find_post(q.getColumn(0).getInt64());
@@ -753,6 +1002,25 @@ class SqliteStore final : public Store {
     });
   }
 
+  bool resolve_unknown(std::int64_t target_id, const std::vector<std::string>& remote_ids,
+                       const std::string& remote_url, Timestamp now) override {
+    bool changed = false;
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET status = 'published', remote_ids = ?, remote_url = ?, error = '', "
+                            "published_at = ?, next_attempt_at = NULL, lease_owner = '', lease_expires_at = NULL "
+                            "WHERE id = ? AND status = 'unknown'");
+        q.bind(1, dump(remote_ids));
+        q.bind(2, remote_url);
+        q.bind(3, model::to_millis(now));
+        q.bind(4, target_id);
+        changed = q.exec() > 0;
+      });
+    });
+    return changed;
+  }
+
   void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) override {
     guarded([&] {
       transaction([&] {
@@ -760,6 +1028,21 @@ class SqliteStore final : public Store {
                             "UPDATE targets SET variant = ? WHERE id = ? AND lease_owner = ? "
                             "AND status IN ('claimed','publishing')");
         q.bind(1, text);
+        q.bind(2, target_id);
+        q.bind(3, owner);
+        if (q.exec() == 0) throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+      });
+    });
+  }
+
+  void record_remote_ids(std::int64_t target_id, const std::string& owner,
+                         const std::vector<std::string>& remote_ids) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET remote_ids = ? WHERE id = ? AND lease_owner = ? "
+                            "AND status IN ('claimed','publishing')");
+        q.bind(1, dump(remote_ids));
         q.bind(2, target_id);
         q.bind(3, owner);
         if (q.exec() == 0) throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
@@ -833,7 +1116,65 @@ class SqliteStore final : public Store {
   }
 
  private:
-  static SQLite::Database open_db(const std::string& path) {
+  // A statement from the per-connection cache, reset when this handle goes:
+  // a finished but un-reset statement would keep its read snapshot open and
+  // the connection would stop seeing other connections' writes.
+  class Prepared {
+   public:
+    explicit Prepared(std::shared_ptr<SQLite::Statement> q) : q_(std::move(q)) {}
+    Prepared(const Prepared&) = delete;
+    Prepared& operator=(const Prepared&) = delete;
+    ~Prepared() { q_->tryReset(); }
+    SQLite::Statement* operator->() const { return q_.get(); }
+    SQLite::Statement& operator*() const { return *q_; }
+
+   private:
+    std::shared_ptr<SQLite::Statement> q_;
+  };
+
+  // Bounded by dropping the whole cache when full; a statement in use stays
+  // alive through its shared_ptr.
+  Prepared prepared(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      if (statements_.size() >= kMaxPrepared) statements_.clear();
+      it = statements_.emplace(sql, std::make_shared<SQLite::Statement>(db_, sql)).first;
+    }
+    return Prepared(it->second);
+  }
+
+  // " AND <table>.user_id = N" for the current user, or nothing with
+  // kAnyUser. The id is an integer we own, so it is safe to splice in, and
+  // the callers' positional parameters stay as they were.
+  std::string mine(const char* table) const {
+    if (user_ == kAnyUser) return {};
+    return std::string(" AND ") + table + ".user_id = " + std::to_string(user_);
+  }
+  // The owner of a new row: the daemon's unscoped store writes as the local user.
+  std::int64_t owner() const { return user_ == kAnyUser ? kLocalUser : user_; }
+
+  static User read_user(SQLite::Statement& q) {
+    return User{q.getColumn(0).getInt64(), q.getColumn(1).getString(), model::from_millis(q.getColumn(2).getInt64())};
+  }
+
+  static ApiToken read_token(SQLite::Statement& q) {
+    ApiToken t;
+    t.id = q.getColumn(0).getInt64();
+    t.user_id = q.getColumn(1).getInt64();
+    t.name = q.getColumn(2).getString();
+    t.hash = q.getColumn(3).getString();
+    t.scopes = string_list(q.getColumn(4));
+    t.created_at = model::from_millis(q.getColumn(5).getInt64());
+    t.expires_at = optional_time(q.getColumn(6));
+    t.revoked_at = optional_time(q.getColumn(7));
+    t.last_used_at = optional_time(q.getColumn(8));
+    return t;
+  }
+
+  static SQLite::Database open_db(const std::string& path, bool create) {
+    if (!create && path != ":memory:" && !std::filesystem::exists(path)) {
+      throw_not_found("database " + path + " does not exist (run 'multivio init', or check --db/MULTIVIO_DB)");
+    }
     if (path != ":memory:") {
       const auto parent = std::filesystem::path(path).parent_path();
       if (!parent.empty() && !std::filesystem::exists(parent)) {
@@ -844,8 +1185,10 @@ class SqliteStore final : public Store {
       }
     }
     try {
-      SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
-      if (path != ":memory:") db.exec("PRAGMA journal_mode = WAL");
+      SQLite::Database db(path, SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0), kBusyTimeoutMs);
+      // WAL is a property of the file, set when multivio creates or migrates
+      // it; `db status` (create false) must not rewrite the file's header.
+      if (create && path != ":memory:") db.exec("PRAGMA journal_mode = WAL");
       return db;
     } catch (const SQLite::Exception& e) {
       throw_permanent("cannot open database " + path + ": " + e.what());
@@ -865,24 +1208,41 @@ class SqliteStore final : public Store {
     }
   }
 
-  void migrate() {
-    db_.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-        "applied_at INTEGER NOT NULL)");
-    const int current = schema_version();
-    for (const auto& m : migrations()) {
-      if (m.version <= current) continue;
-      transaction([&] {
-        // Another process may have migrated between our check and the lock.
-        if (schema_version() >= m.version) return;
-        db_.exec(m.sqlite);
-        SQLite::Statement q(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
-        q.bind(1, m.version);
-        q.bind(2, m.name);
-        q.bind(3, static_cast<std::int64_t>(std::time(nullptr)) * 1000);
-        q.exec();
-      });
+  bool table_exists(const char* name) {
+    SQLite::Statement q(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    q.bind(1, name);
+    return q.executeStep();
+  }
+
+  // Values keep SQLite's storage class: integers stay integers and text its
+  // bytes, so sealed secrets arrive exactly as stored.
+  TableDump dump_table(const char* table) {
+    TableDump dump;
+    dump.table = table;
+    SQLite::Statement q(db_, std::string("SELECT * FROM ") + table + " ORDER BY 1");
+    const int n = q.getColumnCount();
+    for (int i = 0; i < n; ++i) dump.columns.emplace_back(q.getColumnName(i));
+    while (q.executeStep()) {
+      auto& row = dump.rows.emplace_back();
+      row.reserve(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        const SQLite::Column c = q.getColumn(i);
+        if (c.isNull()) {
+          row.emplace_back(std::monostate{});
+        } else if (c.isInteger()) {
+          row.emplace_back(c.getInt64());
+        } else if (c.isFloat()) {
+          // No migration declares a REAL column; a float here was written by
+          // something else, and text would silently change its meaning.
+          throw_permanent(std::string("table ") + table + " column " + dump.columns[static_cast<std::size_t>(i)] +
+                          " holds a floating-point value, which multivio never writes");
+        } else {
+          row.emplace_back(std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes())));
+        }
+      }
     }
+    dump.counted = db_.execAndGet(std::string("SELECT COUNT(*) FROM ") + table).getInt64();
+    return dump;
   }
 
   // Only a target still waiting moves: one claimed meanwhile is left alone.
@@ -908,7 +1268,7 @@ class SqliteStore final : public Store {
   }
 
   void require_post(std::int64_t id) {
-    SQLite::Statement q(db_, "SELECT 1 FROM posts WHERE id = ?");
+    SQLite::Statement q(db_, "SELECT 1 FROM posts WHERE id = ?" + mine("posts"));
     q.bind(1, id);
     if (!q.executeStep()) throw_not_found("post " + std::to_string(id) + " does not exist");
   }
@@ -934,7 +1294,7 @@ class SqliteStore final : public Store {
   // listing costs one statement however many posts it shows.
   std::vector<Post> list_page(const PostFilter& filter, std::int64_t before, int limit) {
     std::ostringstream where;
-    where << "1 = 1";
+    where << "1 = 1" << mine("p");
     if (before > 0) where << " AND p.id < :before";
     if (filter.since) where << " AND COALESCE(p.scheduled_at, p.created_at) >= :since";
     if (filter.until) where << " AND COALESCE(p.scheduled_at, p.created_at) < :until";
@@ -949,7 +1309,10 @@ class SqliteStore final : public Store {
                             " ORDER BY p.id DESC LIMIT :limit) p "
                             "LEFT JOIN targets t ON t.post_id = p.id LEFT JOIN accounts a ON a.id = t.account_id "
                             "ORDER BY p.id DESC, t.id";
-    SQLite::Statement q(db_, sql);
+    // Preparing this query (joins, subqueries) costs more than running it
+    // for a page of 20, so each connection keeps its variants prepared.
+    const Prepared prepared_page = prepared(sql);
+    SQLite::Statement& q = *prepared_page;
     if (before > 0) q.bind(":before", before);
     if (filter.since) q.bind(":since", model::to_millis(*filter.since));
     if (filter.until) q.bind(":until", model::to_millis(*filter.until));
@@ -1027,6 +1390,9 @@ class SqliteStore final : public Store {
   SQLite::Database db_;
   std::shared_ptr<std::mutex> write_mutex_;
   int depth_ = 0;
+  std::int64_t user_ = kLocalUser;  // see set_user()
+  // After db_: destroyed (finalized) before the connection closes.
+  std::unordered_map<std::string, std::shared_ptr<SQLite::Statement>> statements_;
 };
 
 }  // namespace
@@ -1044,9 +1410,9 @@ std::string sqlite_path(const std::string& url) {
   return path;
 }
 
-std::unique_ptr<Store> open_sqlite(const std::string& path) {
+std::unique_ptr<Store> open_sqlite(const std::string& path, Migrate migrate) {
   try {
-    return std::make_unique<SqliteStore>(path);
+    return std::make_unique<SqliteStore>(path, migrate);
   } catch (const SQLite::Exception& e) {
     throw Error(ErrorKind::permanent, "database " + path + ": " + e.what());
   }

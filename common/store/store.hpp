@@ -9,9 +9,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/model/model.hpp"
@@ -91,6 +94,49 @@ struct AttemptResult {
   std::string error;
 };
 
+/// One table's rows in an engine-neutral form, for `multivio db copy`: NULL,
+/// an integer, or text (bytes as stored; sealed secrets are never opened).
+struct TableDump {
+  using Value = std::variant<std::monostate, std::int64_t, std::string>;
+  std::string table;
+  std::vector<std::string> columns;
+  std::vector<std::vector<Value>> rows;
+  std::int64_t counted = 0;  // COUNT(*) in the same snapshot, to check the read
+};
+
+/// Rows per table (every table of store::tables() that exists, in that order)
+/// and targets per status; what `multivio db status` shows.
+struct RowCounts {
+  std::vector<std::pair<std::string, std::int64_t>> tables;
+  std::map<std::string, std::int64_t> targets_by_status;
+  std::int64_t rows(const std::string& table) const;
+};
+
+/// The user every account and post made by the local CLI belongs to (the
+/// migration creates it as "local").
+constexpr std::int64_t kLocalUser = 1;
+/// set_user() value for the daemon's publishing stores: no user filter.
+constexpr std::int64_t kAnyUser = 0;
+
+struct User {
+  std::int64_t id = 0;
+  std::string name;
+  Timestamp created_at{};
+};
+
+/// A REST API token as stored: only the SHA-256 hex of the clear token.
+struct ApiToken {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string name;
+  std::string hash;
+  std::vector<std::string> scopes;
+  Timestamp created_at{};
+  std::optional<Timestamp> expires_at;
+  std::optional<Timestamp> revoked_at;
+  std::optional<Timestamp> last_used_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -98,8 +144,49 @@ class Store {
   /// Runs fn in one transaction; nested calls join the outer one. Rolls back
   /// and rethrows when fn throws.
   virtual void transaction(const std::function<void()>& fn) = 0;
-  /// Schema version after migrations (migrations run on open).
+  /// Schema version after migrations (migrations run on open); 0 for a
+  /// database that was never migrated.
   virtual int schema_version() = 0;
+  /// Applies the pending migrations (open() does unless told not to) and
+  /// returns the version after. Joins an open transaction.
+  virtual int migrate() = 0;
+
+  // Whole-database operations of `multivio db` (status, copy).
+  /// Names the database itself rather than its URL, so two URLs that reach
+  /// one database (localhost vs 127.0.0.1, a symlinked file) compare equal.
+  virtual std::string identity() = 0;
+  virtual RowCounts row_counts() = 0;
+  /// Every table of store::tables(), read in one consistent snapshot.
+  virtual std::vector<TableDump> dump_tables() = 0;
+  /// Inserts the rows with their ids in one transaction (joining an open
+  /// one); with clear_first, deletes every row of tables() before. Advances
+  /// id sequences past the inserted ids. Throws Error(permanent) when a row
+  /// is refused (a constraint), leaving the database as it was.
+  virtual void load_tables(const std::vector<TableDump>& tables, bool clear_first) = 0;
+
+  // Users and API tokens (not scoped by set_user).
+  /// Accounts and posts are read, listed and changed as this user: another
+  /// user's id is not_found, exactly like a missing one. kLocalUser until
+  /// set; kAnyUser lifts the filter (the daemon publishes for every user).
+  virtual void set_user(std::int64_t user_id) = 0;
+  virtual std::int64_t user() const = 0;
+  /// Throws usage when the name is taken.
+  virtual User add_user(const std::string& name, Timestamp now) = 0;
+  virtual std::optional<User> find_user(std::int64_t id) = 0;
+  virtual std::optional<User> find_user(const std::string& name) = 0;
+  virtual std::vector<User> list_users() = 0;
+  /// Deletes the user and its tokens. Throws usage for kLocalUser and while
+  /// the user still owns accounts or posts; not_found for a missing id.
+  virtual void remove_user(std::int64_t id) = 0;
+  /// Inserts token (its id is ignored) and returns it with its id; not_found
+  /// when the user does not exist.
+  virtual ApiToken add_token(const ApiToken& token) = 0;
+  virtual std::optional<ApiToken> find_token_by_hash(const std::string& hash) = 0;
+  /// Every token, or one user's, oldest first.
+  virtual std::vector<ApiToken> list_tokens(std::optional<std::int64_t> user_id) = 0;
+  /// Sets revoked_at (once); not_found for a missing id.
+  virtual void revoke_token(std::int64_t id, Timestamp now) = 0;
+  virtual void touch_token(std::int64_t id, Timestamp now) = 0;
 
   // Accounts. add_account throws usage when platform:name is taken.
   virtual model::Account add_account(const model::Account& account) = 0;
@@ -170,6 +257,10 @@ class Store {
   /// An unknown target on a network that dedupes by key: scheduled again at
   /// `when` with the same idempotency key, the note kept as its error.
   virtual void requeue_unknown(std::int64_t target_id, Timestamp when, const std::string& note) = 0;
+  /// An unknown target found on the network (reconciled through its recent
+  /// posts): published with those ids. False when it is no longer unknown.
+  virtual bool resolve_unknown(std::int64_t target_id, const std::vector<std::string>& remote_ids,
+                               const std::string& remote_url, Timestamp now) = 0;
 
   /// A descriptor that becomes readable when another process changes the
   /// schedule (PostgreSQL LISTEN/NOTIFY), or -1 when the backend cannot
@@ -181,6 +272,11 @@ class Store {
   /// Records the text a target will publish (AI adaptation at publish time)
   /// while the caller holds its lease.
   virtual void set_target_variant(std::int64_t target_id, const std::string& owner, const std::string& text) = 0;
+  /// Records the thread parts already live (every remote id so far) while
+  /// the caller holds the lease, so a failing later part or a crash never
+  /// makes the next attempt post them again.
+  virtual void record_remote_ids(std::int64_t target_id, const std::string& owner,
+                                 const std::vector<std::string>& remote_ids) = 0;
 
   // AI usage and stored secrets (e.g. the AI key from `multivio ai login`).
   virtual void record_ai_usage(const AiUsageRecord& record) = 0;
@@ -190,9 +286,19 @@ class Store {
   virtual std::optional<std::string> get_secret(const std::string& name) = 0;
 };
 
+enum class Migrate {
+  on_open,  // apply pending migrations while opening (every command but `db`)
+  later,    // leave the schema as it is; the caller calls migrate() (`db migrate`, `db copy --to`)
+  no,       // leave the schema as it is, and a missing SQLite file is Error(not_found) (`db status`)
+};
+
 /// Opens the backend named by url ("sqlite:///path", "sqlite:relative", or a
-/// bare path), creating the file and running migrations.
-std::unique_ptr<Store> open(const std::string& url);
+/// bare path), creating a missing SQLite file (except with Migrate::no) and
+/// running migrations (only with Migrate::on_open).
+std::unique_ptr<Store> open(const std::string& url, Migrate migrate = Migrate::on_open);
+
+/// "postgresql" or "sqlite": the backend open() picks for url.
+std::string backend_name(const std::string& url);
 
 /// The database file behind a SQLite URL (for change watching), or empty for
 /// a server database or an in-memory one.

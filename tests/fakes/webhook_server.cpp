@@ -173,6 +173,10 @@ WebhookServer::WebhookServer() : impl_(std::make_unique<Impl>()) {
   // httplib writes headers and body separately; with Nagle on, each reply on
   // a reused connection waits ~40 ms for the client's delayed ACK.
   impl.server.set_tcp_nodelay(true);
+  // httplib's default pool is max(8, cores - 1) threads, which capped the
+  // throughput benchmarks below what 16 or 24 daemon workers can send.
+  // httplib owns and deletes the queue it is handed, hence the bare new.
+  impl.server.new_task_queue = [] { return new httplib::ThreadPool(WebhookServer::kThreads); };
   impl.port = impl.server.bind_to_any_port("127.0.0.1");
   if (impl.port <= 0) {
     throw std::runtime_error("webhook fake: cannot bind 127.0.0.1");

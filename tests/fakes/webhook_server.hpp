@@ -20,6 +20,10 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 class WebhookServer {
  public:
+  /// Requests served at once (one per thread; a keep-alive connection holds
+  /// its thread): enough for three daemons of 8 workers and more.
+  static constexpr int kThreads = 64;
+
   struct Reply {
     int status = 200;
     std::string body = "ok";

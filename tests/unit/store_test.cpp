@@ -247,6 +247,28 @@ TEST_P(PersistentStoreTest, SecondStoreOnSameDatabaseSeesTheSameData) {
   EXPECT_EQ(other->find_post(p.id)->targets[0].lease_owner, "daemon-a");
 }
 
+TEST_P(PersistentStoreTest, RepeatedQueriesSeeTheOtherConnectionsLatestWrites) {
+  // List and token queries are kept prepared per connection; each use must
+  // still read the latest committed data, not the snapshot of the last one.
+  auto other = reopen();
+  const Account a = add("feed", "main");
+  for (int i = 1; i <= 3; ++i) {
+    other->create_post(new_post({a.id}, std::nullopt, "post " + std::to_string(i)), at(i));
+    ASSERT_EQ(store_->list_posts(PostFilter{}).size(), static_cast<std::size_t>(i));
+    ApiToken t;
+    t.user_id = kLocalUser;
+    t.hash = std::string(64, static_cast<char>('a' + i));
+    t.scopes = {"posts:read"};
+    t.created_at = at(i);
+    other->add_token(t);
+    auto found = store_->find_token_by_hash(t.hash);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_FALSE(found->revoked_at.has_value());
+    other->revoke_token(found->id, at(i + 1));
+    EXPECT_TRUE(store_->find_token_by_hash(t.hash)->revoked_at.has_value());
+  }
+}
+
 // ---- accounts -----------------------------------------------------------------
 
 TEST_P(StoreTest, AddAccountRoundTripsEveryField) {
@@ -1477,6 +1499,120 @@ TEST_P(StoreTest, PostJsonListsTargetsWithOutcome) {
   // Accounts never show their secrets.
   const std::string account_json = model::to_json(*store_->find_account(a.id)).dump();
   EXPECT_EQ(account_json.find("sealed-main"), std::string::npos) << account_json;
+}
+
+// ---- users and API tokens -------------------------------------------------------
+
+TEST_P(StoreTest, MigrationCreatesTheLocalUserThatOwnsEverything) {
+  auto local = store_->find_user(kLocalUser);
+  ASSERT_TRUE(local.has_value());
+  EXPECT_EQ(local->name, "local");
+  EXPECT_EQ(store_->user(), kLocalUser);
+  EXPECT_THROW(store_->remove_user(kLocalUser), Error);
+  const User alice = store_->add_user("alice", at(1));
+  EXPECT_GT(alice.id, kLocalUser);  // the sequence continues after the seeded id
+  EXPECT_EQ(store_->find_user("alice")->id, alice.id);
+  try {
+    store_->add_user("alice", at(2));
+    FAIL() << "a taken name was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+  }
+  ASSERT_EQ(store_->list_users().size(), 2u);
+}
+
+TEST_P(StoreTest, AccountsAndPostsAreScopedToTheCurrentUser) {
+  const Account mine = add("feed", "mine");
+  const Post local_post = create({mine.id}, std::nullopt, "local text");
+  const User bob = store_->add_user("bob", at(0));
+
+  store_->set_user(bob.id);
+  EXPECT_THAT(store_->list_accounts(), IsEmpty());
+  EXPECT_FALSE(store_->find_account(mine.id).has_value());
+  EXPECT_FALSE(store_->find_account("feed", "mine").has_value());
+  EXPECT_FALSE(store_->find_post(local_post.id).has_value());
+  EXPECT_THAT(store_->list_posts(PostFilter{}), IsEmpty());
+  // Every change by id answers not_found, exactly like a missing id.
+  for (const auto& change : std::vector<std::function<void()>>{
+           [&] { store_->cancel_post(local_post.id, at(1)); },
+           [&] { store_->delete_post(local_post.id); },
+           [&] { store_->retry_post(local_post.id, at(1)); },
+           [&] { store_->schedule_post(local_post.id, at(5), "UTC", at(1)); },
+           [&] { store_->remove_account(mine.id); },
+           [&] { store_->update_account_secrets(mine.id, "x"); },
+           [&] { store_->create_post(new_post({mine.id}, std::nullopt), at(1)); }}) {
+    try {
+      change();
+      ADD_FAILURE() << "a foreign id was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::not_found) << e.what();
+    }
+  }
+  const Account bobs = add("feed", "bobs");
+  const Post bob_post = create({bobs.id}, std::nullopt, "bob text");
+  EXPECT_THAT(listed_ids(PostFilter{}), ElementsAre(bob_post.id));
+  try {
+    store_->remove_user(bob.id);
+    ADD_FAILURE() << "a user owning posts was removed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+  }
+
+  store_->set_user(kLocalUser);
+  EXPECT_THAT(listed_ids(PostFilter{}), ElementsAre(local_post.id));
+  EXPECT_FALSE(store_->find_post(bob_post.id).has_value());
+  // The daemon's view: every user's work.
+  store_->set_user(kAnyUser);
+  EXPECT_THAT(listed_ids(PostFilter{}), ElementsAre(bob_post.id, local_post.id));
+  EXPECT_EQ(store_->list_accounts().size(), 2u);
+}
+
+TEST_P(StoreTest, IdempotencyKeysAreLookedUpWithinTheUser) {
+  const Account a = add("feed", "main");
+  store_->create_post(new_post({a.id}, std::nullopt, "x", "k1"), at(0));
+  const User bob = store_->add_user("bob", at(0));
+  store_->set_user(bob.id);
+  EXPECT_FALSE(store_->find_post_by_key("k1").has_value());
+}
+
+TEST_P(StoreTest, TokensRoundTripRevokeAndListPerUser) {
+  const User alice = store_->add_user("alice", at(0));
+  ApiToken t;
+  t.user_id = alice.id;
+  t.name = "ci";
+  t.hash = std::string(64, 'a');
+  t.scopes = {"posts:read", "posts:write"};
+  t.created_at = at(1);
+  t.expires_at = at(100);
+  const ApiToken added = store_->add_token(t);
+  EXPECT_GT(added.id, 0);
+  auto found = store_->find_token_by_hash(std::string(64, 'a'));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->user_id, alice.id);
+  EXPECT_EQ(found->name, "ci");
+  EXPECT_THAT(found->scopes, ElementsAre("posts:read", "posts:write"));
+  EXPECT_EQ(found->created_at, at(1));
+  EXPECT_EQ(found->expires_at, at(100));
+  EXPECT_FALSE(found->revoked_at.has_value());
+  EXPECT_FALSE(store_->find_token_by_hash(std::string(64, 'b')).has_value());
+
+  store_->touch_token(added.id, at(5));
+  store_->revoke_token(added.id, at(7));
+  store_->revoke_token(added.id, at(9));  // the first revocation time stays
+  found = store_->find_token_by_hash(std::string(64, 'a'));
+  EXPECT_EQ(found->last_used_at, at(5));
+  EXPECT_EQ(found->revoked_at, at(7));
+  EXPECT_THROW(store_->revoke_token(added.id + 100, at(9)), Error);
+
+  t.hash = std::string(64, 'c');
+  t.user_id = kLocalUser;
+  store_->add_token(t);
+  EXPECT_EQ(store_->list_tokens(std::nullopt).size(), 2u);
+  EXPECT_EQ(store_->list_tokens(alice.id).size(), 1u);
+  t.user_id = 999;
+  EXPECT_THROW(store_->add_token(t), Error);
+  store_->remove_user(alice.id);  // takes its tokens along
+  EXPECT_EQ(store_->list_tokens(std::nullopt).size(), 1u);
 }
 
 // ---- backends -------------------------------------------------------------------
