@@ -11,6 +11,7 @@
 
 #include "cli/output/help_formatter.hpp"
 #include "cli/output/table.hpp"
+#include "common/app/users.hpp"
 #include "common/error.hpp"
 #include "common/text/text.hpp"
 #include "common/log/log.hpp"
@@ -36,6 +37,9 @@ app::Context& Session::ctx() {
     const auto origin = cfg.origins.find("log.level");
     const bool explicit_level = origin != cfg.origins.end() && origin->second != "default";
     log::setup("multivio", explicit_level ? cfg.log.level : globals.quiet ? "error" : "warn", cfg.log.format);
+    // Whoever runs the CLI can read the whole database anyway; --as only
+    // picks whose accounts and posts the commands work on.
+    if (!globals.as_user.empty()) ctx_->store().set_user(app::resolve_user(*ctx_, globals.as_user).id);
   }
   return *ctx_;
 }
@@ -196,6 +200,8 @@ void build(CLI::App& root, Session& session) {
       ->type_name("URL")->group(global);
   root.add_option("--tz", g.timezone, "Time zone for reading and showing times (default: config, TZ, UTC)")
       ->type_name("ZONE")->group(global);
+  root.add_option("--as", g.as_user, "Work on this user's accounts and posts (default: the user 'local')")
+      ->type_name("USER")->group(global);
   root.add_flag("--json", g.json, "Print one JSON document on stdout")->group(global);
   root.add_flag("-q,--quiet", g.quiet, "Print results only, no notes")->group(global);
   root.add_flag("--no-color", g.no_color, "No colour (also when NO_COLOR is set or stdout is not a terminal)")
@@ -207,6 +213,9 @@ void build(CLI::App& root, Session& session) {
   add_account_commands(root, session);
   add_post_commands(root, session);
   add_ai_commands(root, session);
+  add_db_commands(root, session);
+  add_user_commands(root, session);
+  add_token_commands(root, session);
   add_completion_command(root, session);
   name_command_groups(&root);
 

@@ -23,6 +23,7 @@ struct GlobalOptions {
   std::string config;    // --config
   std::string database;  // --db
   std::string timezone;  // --tz
+  std::string as_user;   // --as: act as this user instead of "local"
   bool json = false;
   bool quiet = false;
   bool no_color = false;
@@ -62,6 +63,9 @@ void add_init_command(CLI::App& root, Session& session);
 void add_account_commands(CLI::App& root, Session& session);
 void add_post_commands(CLI::App& root, Session& session);
 void add_ai_commands(CLI::App& root, Session& session);
+void add_db_commands(CLI::App& root, Session& session);
+void add_user_commands(CLI::App& root, Session& session);
+void add_token_commands(CLI::App& root, Session& session);
 void add_completion_command(CLI::App& root, Session& session);
 
 int run(int argc, char** argv);

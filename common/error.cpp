@@ -15,6 +15,18 @@ int exit_code(ErrorKind kind) noexcept {
   return 1;
 }
 
+int http_status_for(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::usage: return 400;
+    case ErrorKind::validation: return 422;
+    case ErrorKind::not_found: return 404;
+    case ErrorKind::auth: return 401;
+    case ErrorKind::transient: return 503;
+    case ErrorKind::permanent: return 500;
+  }
+  return 500;
+}
+
 std::string_view kind_name(ErrorKind kind) noexcept {
   switch (kind) {
     case ErrorKind::usage: return "usage";
@@ -29,6 +41,14 @@ std::string_view kind_name(ErrorKind kind) noexcept {
 
 Error Error::with_prefix(std::string_view prefix) const {
   Error copy(kind_, std::string(prefix) + ": " + what());
+  copy.retry_after = retry_after;
+  copy.outcome_unknown = outcome_unknown;
+  copy.http_status = http_status;
+  return copy;
+}
+
+Error Error::with_suffix(std::string_view suffix) const {
+  Error copy(kind_, std::string(what()) + std::string(suffix));
   copy.retry_after = retry_after;
   copy.outcome_unknown = outcome_unknown;
   copy.http_status = http_status;

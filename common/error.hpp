@@ -23,6 +23,9 @@ enum class ErrorKind {
 
 /// The exit status DESIGN §4 assigns to a kind.
 int exit_code(ErrorKind kind) noexcept;
+/// The HTTP status the REST listener answers for a kind (DESIGN §7): usage
+/// 400, validation 422, not_found 404, auth 401, transient 503, permanent 500.
+int http_status_for(ErrorKind kind) noexcept;
 /// Stable machine name used in JSON error bodies ("usage", "validation", ...).
 std::string_view kind_name(ErrorKind kind) noexcept;
 
@@ -41,6 +44,9 @@ class Error : public std::runtime_error {
 
   /// Returns a copy whose message is "<prefix>: <message>" (context on the way up).
   Error with_prefix(std::string_view prefix) const;
+  /// The same error with words appended ("... (thread part 2 of 3)"),
+  /// keeping what the state machine reads (retry_after, outcome_unknown, status).
+  Error with_suffix(std::string_view suffix) const;
 
  private:
   ErrorKind kind_;

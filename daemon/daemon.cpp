@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/app/publisher.hpp"
+#include "common/app/reconcile.hpp"
 #include "common/log/log.hpp"
 #include "daemon/systemd.hpp"
 
@@ -104,7 +105,7 @@ int Daemon::run() {
 
   // The HTTP client loads libcurl: only a daemon that notifies pays for it.
   if (!cfg.notify.webhook_url.empty() || !cfg.notify.email.to.empty()) {
-    notify_http_ = http::make_client();
+    notify_http_ = multivio::http::make_client();
     notifier_ = std::make_unique<notify::Notifier>(cfg.notify, *notify_http_, [this](const std::string& name) {
       return options_.app.env(name).value_or("");
     });
@@ -112,12 +113,16 @@ int Daemon::run() {
     notifier_ = std::make_unique<notify::Notifier>(cfg.notify, std::vector<std::unique_ptr<notify::Channel>>{});
   }
   sweep_overdue();
+  // Before the workers: a listener that cannot bind stops the daemon with
+  // nothing to wind down.
+  start_listener();
   start_workers();
   spdlog::info("started owner={} workers={} database={} once={}", owner_, workers_, store::redact_url(cfg.database),
                options_.once ? "yes" : "no");
   systemd::ready("publishing with " + std::to_string(workers_) + " workers");
 
   while (!stop_) {
+    http_services_.loop_beat_ms = model::to_millis(ctx_.clock().now());
     if (reload_.exchange(false)) apply_reload();
     renew_leases();
     const int claimed = claim_pass();
@@ -129,6 +134,8 @@ int Daemon::run() {
     notifier_->flush(ctx_.clock().now());
     wait_for_event(sleep_budget());
   }
+  // No new requests while the workers wind down; requests in flight finish.
+  if (http_server_) http_server_->stop();
   shutdown();
   // A burst that ends with the run is still reported, not lost with it.
   notifier_->flush(ctx_.clock().now(), true);
@@ -137,6 +144,24 @@ int Daemon::run() {
   spdlog::info("stopped published={} retry_wait={} failed={} unknown={}", counts_.published, counts_.retry,
                counts_.failed, counts_.unknown);
   return options_.once && (counts_.failed > 0 || counts_.unknown > 0) ? 1 : 0;
+}
+
+void Daemon::start_listener() {
+  const auto& cfg = ctx_.config().daemon;
+  const std::string listen = options_.listen.empty() ? cfg.listen : options_.listen;
+  if (listen.empty()) return;
+  http::ServerOptions o;
+  o.listen = listen;
+  o.port_file = options_.listen_port_file;
+  o.app = options_.app;
+  o.max_body = cfg.http_max_body;
+  o.rate_limit = cfg.http_rate_limit;
+  // The loop passes at least every poll_interval; several missed passes
+  // (plus slack for a slow store) mean it is stuck.
+  http_services_.loop_silence_limit = 3 * cfg.poll_interval + std::chrono::seconds(30);
+  http_services_.loop_beat_ms = model::to_millis(ctx_.clock().now());
+  http_server_ = std::make_unique<http::Server>(std::move(o), http_services_);
+  http_server_->start();
 }
 
 void Daemon::start_workers() {
@@ -275,6 +300,7 @@ void Daemon::reconcile(const std::vector<model::Target>& unknown) {
                    t.post_id, t.id, t.account_ref);
       continue;
     }
+    if (app::reconcile_from_recent(ctx_, t)) continue;
     spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
     notify(notify::Event::Kind::target_unknown, t, t.error);
     std::lock_guard lock(mutex_);
@@ -447,6 +473,13 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   cli.add_option("--log-format", options.log_format, "auto (text on a terminal, JSON otherwise), text or json")
       ->check(CLI::IsMember({"auto", "text", "json"}));
+  cli.add_option("--listen", options.listen,
+                 "Serve the REST API on HOST:PORT (port 0: a free one), overriding daemon.listen")
+      ->type_name("HOST:PORT");
+  cli.add_option("--listen-port-file", options.listen_port_file, "Write the REST listener's bound port to FILE")
+      ->type_name("FILE");
+  bool dump_openapi = false;
+  cli.add_flag("--dump-openapi", dump_openapi, "Print the REST API's OpenAPI 3.1 document and exit");
   cli.add_flag("--dump-config", dump_config, "Print the effective configuration as JSON and exit");
   cli.set_version_flag("--version", std::string("multiviod ") + MULTIVIO_VERSION);
   cli.footer(
@@ -454,6 +487,7 @@ int run(int argc, char** argv) {
       "  multiviod                      run in the foreground until SIGTERM\n"
       "  multiviod --once               publish what is due, then exit (cron, systemd timer)\n"
       "  multiviod --log-format json    JSON lines on stderr, e.g. for journald\n"
+      "  multiviod --listen 127.0.0.1:8080   also serve the REST API (tokens: multivio token create)\n"
       "Signals: SIGTERM/SIGINT stop gracefully (a second SIGINT forces), SIGHUP reloads the config.\n"
       "See multiviod(8).");
   try {
@@ -464,11 +498,18 @@ int run(int argc, char** argv) {
     std::cerr << "multiviod: error: " << e.what() << "; run 'multiviod --help' for usage\n";
     return exit_code(ErrorKind::usage);
   }
+  // The publishing loop works for every user; the REST listener scopes each
+  // request to its token's user.
+  options.app.user = store::kAnyUser;
   if (!config_path.empty()) options.app.config_path = config_path;
   if (!db.empty()) options.app.database = db;
   options.app.timezone = tz;
 
   try {
+    if (dump_openapi) {
+      std::cout << http::openapi().dump(2) << "\n";
+      return 0;
+    }
     if (dump_config) {
       app::Context ctx(options.app);
       std::cout << ctx.config().to_json().dump(2) << "\n";

@@ -19,6 +19,7 @@
 #include "common/notify/notifier.hpp"
 #include "common/schedule/breaker.hpp"
 #include "common/store/store.hpp"
+#include "daemon/http/server.hpp"
 
 namespace multivio::daemon {
 
@@ -27,6 +28,8 @@ struct DaemonOptions {
   bool once = false;
   std::string log_level;   // overrides config log.level when set
   std::string log_format;  // overrides config log.format when set
+  std::string listen;            // --listen HOST:PORT, overrides daemon.listen
+  std::string listen_port_file;  // --listen-port-file: the bound port is written here
 };
 
 class Daemon {
@@ -68,6 +71,8 @@ class Daemon {
   /// key are simply tried again with the same key; others stay unknown.
   void reconcile(const std::vector<model::Target>& unknown);
   void apply_reload();
+  /// Starts the REST listener when --listen or daemon.listen asks for one.
+  void start_listener();
   void shutdown();
   bool idle();
 
@@ -94,9 +99,11 @@ class Daemon {
   bool workers_quit_ = false;
   Counts counts_;
   schedule::CircuitBreaker breaker_;  // guarded by mutex_
-  std::unique_ptr<http::Client> notify_http_;
+  std::unique_ptr<multivio::http::Client> notify_http_;  // not daemon::http, the listener
   std::unique_ptr<notify::Notifier> notifier_;  // add() from any thread, flush() from the loop
   std::vector<std::thread> threads_;
+  http::Services http_services_;         // outlives http_server_
+  std::unique_ptr<http::Server> http_server_;
 };
 
 /// Parses argv, installs signal handling and runs the daemon.

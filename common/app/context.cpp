@@ -23,7 +23,10 @@ void Context::reload_config() {
 }
 
 store::Store& Context::store() {
-  if (!store_) store_ = store::open(config().database);
+  if (!store_) {
+    store_ = store::open(config().database);
+    store_->set_user(options_.user);
+  }
   return *store_;
 }
 

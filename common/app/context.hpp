@@ -23,6 +23,9 @@ struct Options {
   std::optional<std::string> database;     // --db
   std::string timezone;                    // --tz
   config::EnvLookup env = config::process_env;
+  /// Whose accounts and posts the store shows (store::Store::set_user): the
+  /// CLI is the local user, the daemon's publishing loop every user.
+  std::int64_t user = store::kLocalUser;
 };
 
 /// Thread affinity: one Context per thread.

@@ -37,7 +37,8 @@ constexpr std::string_view kPlatformNames[] = {"x",        "mastodon",  "bluesky
                                                "instagram", "youtube", "tiktok",  "webhook", "feed"};
 constexpr std::string_view kPlatformKeys[] = {"client_id", "client_secret_env", "client_secret", "api_base",
                                               "auth_base", "upload_base",       "graph_base",    "api_version",
-                                              "redirect_port", "app_name"};
+                                              "redirect_port", "app_name", "thread_counter", "upload_chunk_bytes",
+                                              "media_timeout"};
 
 std::string join(Names names) {
   std::string out;
@@ -222,6 +223,8 @@ constexpr Leaf kLeaves[] = {
     {"daemon.http_timeout", [](Config& c, const Value& v) { c.daemon.http_timeout = v.duration(); }},
     {"daemon.connect_timeout", [](Config& c, const Value& v) { c.daemon.connect_timeout = v.duration(); }},
     {"daemon.listen", [](Config& c, const Value& v) { c.daemon.listen = v.str(); }},
+    {"daemon.http.max_body", [](Config& c, const Value& v) { c.daemon.http_max_body = v.integer(1024, 1 << 30); }},
+    {"daemon.http.rate_limit", [](Config& c, const Value& v) { c.daemon.http_rate_limit = v.integer(0, 1'000'000); }},
     {"daemon.late_grace", [](Config& c, const Value& v) { c.daemon.late_grace = v.duration(true); }},
     {"daemon.late_policy", [](Config& c, const Value& v) { c.daemon.late_policy = v.one_of(kLatePolicies); }},
     {"daemon.breaker_threshold", [](Config& c, const Value& v) { c.daemon.breaker_threshold = v.integer(1, 1000); }},
@@ -379,6 +382,9 @@ class FileReader {
         const Value v(value, file_, kpath);
         // Checked here so a typo points at its line, not at a later OAuth failure.
         if (k == "redirect_port") v.integer(0, 65535);
+        if (k == "thread_counter") v.boolean();
+        if (k == "upload_chunk_bytes") v.integer(1, 5 * 1024 * 1024);
+        if (k == "media_timeout") v.duration();
         out[k] = v.str();
         cfg_.origins[kpath] = v.location();
       });
@@ -606,6 +612,7 @@ nlohmann::json Config::to_json() const {
         {"http_timeout", format_duration(daemon.http_timeout)},
         {"connect_timeout", format_duration(daemon.connect_timeout)},
         {"listen", daemon.listen},
+        {"http", {{"max_body", daemon.http_max_body}, {"rate_limit", daemon.http_rate_limit}}},
         {"late_grace", format_duration(daemon.late_grace)},
         {"late_policy", daemon.late_policy},
         {"breaker_threshold", daemon.breaker_threshold},

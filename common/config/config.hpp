@@ -28,6 +28,11 @@ struct DaemonConfig {
   milliseconds http_timeout{30'000};
   milliseconds connect_timeout{10'000};
   std::string listen;  // HOST:PORT, empty: no REST listener
+  // REST listener limits: request bodies above http_max_body bytes answer
+  // 413; each API token may make http_rate_limit requests per second
+  // (bursts of as many), beyond that 429; 0 turns the limit off.
+  int http_max_body = 1 << 20;
+  int http_rate_limit = 20;
   // Targets due more than late_grace ago when the daemon starts are overdue;
   // late_policy says what happens to them: publish, skip or ask (hold them
   // as drafts for a person).
