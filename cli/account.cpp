@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `multivio account ...`: turns flags into an AddAccountRequest (options are
 // plain settings, secrets get sealed by the library) and prints results.
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -8,6 +10,7 @@
 #include "cli/input.hpp"
 #include "cli/output/accounts.hpp"
 #include "common/app/accounts.hpp"
+#include "common/app/link.hpp"
 #include "common/config/config.hpp"
 #include "common/error.hpp"
 #include "common/platforms/platform.hpp"
@@ -24,7 +27,29 @@ struct AddFlags {
   // Credentials.
   std::string secret_env, app_password_env, access_token, refresh_token, token_file;
   long expires_in = 0;
+  // Interactive linking.
+  bool oauth = false, no_browser = false, oauth1 = false;
+  int port = 0;
+  std::string consumer_key_env, consumer_secret_env, token_env, token_secret_env;
 };
+
+// The terminal side of a link: the URL goes to stderr (stdout stays a JSON
+// document for --json), $BROWSER or xdg-open opens it when available, and
+// pasted input comes from stdin.
+app::LinkPrompt terminal_prompt() {
+  app::LinkPrompt prompt;
+  prompt.show_url = [](const std::string& url, bool browser) {
+    std::fprintf(stderr, "Open this URL to approve multivio:\n\n  %s\n\n", url.c_str());
+    if (browser && input::open_browser(url)) std::fprintf(stderr, "(opened in your browser; waiting for it)\n");
+    std::fflush(stderr);
+  };
+  prompt.read_line = [](const std::string& question) {
+    std::fprintf(stderr, "%s", question.c_str());
+    std::fflush(stderr);
+    return input::read_line_stdin();
+  };
+  return prompt;
+}
 
 // The value of an environment variable named by a flag; secrets are passed by
 // name so they never appear in `ps` or shell history.
@@ -118,6 +143,32 @@ void add_add(CLI::App& group, Session& session) {
   cmd->add_option("--app-password-env", f->app_password_env, "bluesky: environment variable holding the app password")
       ->type_name("VAR")->group(creds);
 
+  const char* linking = "Linking in a browser";
+  auto* oauth = cmd->add_flag("--oauth", f->oauth,
+                              "x, mastodon: approve multivio in a browser (OAuth 2.0 with PKCE); a receiver on "
+                              "127.0.0.1 takes the answer")
+                    ->group(linking);
+  cmd->add_flag("--no-browser", f->no_browser,
+                "With --oauth over SSH: print the URL and paste back the URL the browser ends on (or the code)")
+      ->needs(oauth)
+      ->group(linking);
+  cmd->add_option("--port", f->port, "With --oauth: loopback port for the answer (default: random; 8765 with "
+                                     "--no-browser). Register http://127.0.0.1:PORT/callback with the network")
+      ->type_name("PORT")->check(CLI::Range(1, 65535))->needs(oauth)->group(linking);
+  auto* oauth1 = cmd->add_flag("--oauth1", f->oauth1,
+                               "x: OAuth 1.0a with the app's consumer key/secret; without --token-env a PIN flow "
+                               "approves it")
+                     ->excludes(oauth)
+                     ->group(linking);
+  cmd->add_option("--consumer-key-env", f->consumer_key_env, "x --oauth1: variable holding the consumer (API) key")
+      ->type_name("VAR")->needs(oauth1)->group(linking);
+  cmd->add_option("--consumer-secret-env", f->consumer_secret_env, "x --oauth1: variable holding the consumer secret")
+      ->type_name("VAR")->needs(oauth1)->group(linking);
+  cmd->add_option("--token-env", f->token_env, "x --oauth1: variable holding the access token")
+      ->type_name("VAR")->needs(oauth1)->group(linking);
+  cmd->add_option("--token-secret-env", f->token_secret_env, "x --oauth1: variable holding the access token secret")
+      ->type_name("VAR")->needs(oauth1)->group(linking);
+
   const char* opts = "Platform options";
   cmd->add_option("--url", f->url, "webhook: URL to POST to")->type_name("URL")->group(opts);
   cmd->add_option("--format", f->format, "webhook: body format")
@@ -136,13 +187,42 @@ void add_add(CLI::App& group, Session& session) {
                  "multivio account add webhook --name ci --url https://hooks.slack.com/services/T/B/X --format slack",
                  "WEBHOOK_SECRET=s3cret multivio account add webhook --name signed --url https://example.com/hook "
                  "--secret-env WEBHOOK_SECRET",
+                 "multivio account add x --name main --oauth",
+                 "multivio account add x --name main --oauth --no-browser   # over SSH",
+                 "multivio account add x --oauth1 --consumer-key-env X_API_KEY --consumer-secret-env X_API_SECRET "
+                 "--token-env X_TOKEN --token-secret-env X_TOKEN_SECRET",
+                 "multivio account add mastodon --name main --instance https://mastodon.social --oauth",
                  "multivio account add mastodon --name main --instance https://mastodon.social "
                  "--access-token \"$ACCESS_TOKEN\"",
                  "BSKY_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx multivio account add bluesky --handle me.bsky.social "
                  "--app-password-env BSKY_APP_PASSWORD"});
 
   session.on_run(cmd, [&session, f] {
-    auto account = app::add_account(session.ctx(), to_request(*f));
+    auto& ctx = session.ctx();
+    model::Account account;
+    if (f->oauth) {
+      app::OAuth2LinkRequest request;
+      request.account = to_request(*f);
+      if (!request.account.secrets.empty()) throw_usage("--oauth gets the tokens itself; drop the token flags");
+      request.no_browser = f->no_browser;
+      request.port = f->port;
+      account = app::link_oauth2(ctx, std::move(request), terminal_prompt());
+    } else if (f->oauth1) {
+      app::OAuth1LinkRequest request;
+      request.account = to_request(*f);
+      if (f->consumer_key_env.empty() || f->consumer_secret_env.empty()) {
+        throw_usage("--oauth1 needs --consumer-key-env and --consumer-secret-env");
+      }
+      request.consumer_key = secret_from_env(f->consumer_key_env, "--consumer-key-env");
+      request.consumer_secret = secret_from_env(f->consumer_secret_env, "--consumer-secret-env");
+      if (!f->token_env.empty()) request.token = secret_from_env(f->token_env, "--token-env");
+      if (!f->token_secret_env.empty()) {
+        request.token_secret = secret_from_env(f->token_secret_env, "--token-secret-env");
+      }
+      account = app::link_oauth1(ctx, std::move(request), terminal_prompt());
+    } else {
+      account = app::add_account(ctx, to_request(*f));
+    }
     output::show_account_added(session.out(), account);
     return 0;
   });
@@ -173,6 +253,30 @@ void add_account_commands(CLI::App& root, Session& session) {
   session.on_run(show, [&session, ref] {
     auto& ctx = session.ctx();
     output::show_account(session.out(), app::resolve_account(ctx, *ref), ctx.zone());
+    return 0;
+  });
+
+  auto refs = std::make_shared<std::vector<std::string>>();
+  auto* check = group->add_subcommand(
+      "check", "Ask each network who the account is: handle, token expiry, scopes (exit 5 if one needs re-linking)");
+  check->add_option("REF", *refs, "Accounts to check (default: all)")->type_name("");
+  examples(check, {"multivio account check", "multivio account check x:main --json | jq '.[0].expires_at'"});
+  session.on_run(check, [&session, refs] {
+    auto& ctx = session.ctx();
+    const auto results = app::check_accounts(ctx, *refs);
+    output::show_account_checks(session.out(), results, ctx.zone());
+    int code = 0;
+    for (const auto& r : results) {
+      if (!r.ok) code = std::max(code, exit_code(r.kind));
+    }
+    return code;
+  });
+
+  auto* refresh = group->add_subcommand("refresh", "Refresh an account's access token now and store the new tokens");
+  refresh->add_option("REF", *ref, ref_help)->required()->type_name("");
+  examples(refresh, {"multivio account refresh x:main"});
+  session.on_run(refresh, [&session, ref] {
+    output::show_account_refreshed(session.out(), app::refresh_account(session.ctx(), *ref));
     return 0;
   });
 

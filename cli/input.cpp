@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli/input.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,45 @@ std::string editor_command() {
 }
 
 }  // namespace
+
+std::string read_line_stdin() {
+  std::string line;
+  if (!std::getline(std::cin, line)) throw_usage("no input on standard input");
+  return trim_end(std::move(line));
+}
+
+bool open_browser(const std::string& url) {
+  std::string command;
+  if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != '\0') {
+    command = std::string(browser) + " \"$1\"";
+  } else if ((std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr) &&
+             access("/usr/bin/xdg-open", X_OK) == 0) {
+    command = "/usr/bin/xdg-open \"$1\"";
+  } else {
+    return false;
+  }
+  // Double fork: the browser outlives nothing of ours and leaves no zombie;
+  // its output must not mix with ours (stdout may be a JSON document).
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    if (fork() == 0) {
+      const int devnull = ::open("/dev/null", O_RDWR);
+      if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+      }
+      execl("/bin/sh", "sh", "-c", command.c_str(), "multivio-browser", url.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return true;
+}
 
 std::string read_stdin() {
   std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};

@@ -11,6 +11,13 @@ namespace multivio::cli::input {
 
 /// All of standard input, trailing whitespace removed (a piped `echo` adds a newline nobody means to post).
 std::string read_stdin();
+/// One line from standard input, without its line ending; Error(usage) at
+/// end of input.
+std::string read_line_stdin();
+/// Opens `url` with $BROWSER (a command; the URL is its last argument), or
+/// xdg-open when a display is available. Does not wait for it. false when
+/// neither is available.
+bool open_browser(const std::string& url);
 
 /// A file's contents, or standard input for "-".
 std::string read_file(const std::string& path);

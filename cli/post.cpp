@@ -60,10 +60,18 @@ std::string text_from(const CLI::Option* text_opt, const std::string& text, bool
   return piped;
 }
 
+CLI::Option* add_thread_option(CLI::App* cmd, std::string& into) {
+  return cmd->add_option("--thread", into,
+                         "auto: a text over the limit becomes a thread (paragraph, sentence, then word breaks); "
+                         "never: it is an error (default: the account's setting, else never)")
+      ->check(CLI::IsMember({"auto", "never"}).description(""))
+      ->type_name("auto|never");
+}
+
 void add_new(CLI::App& group, Session& session) {
   struct Flags {
-    std::string text, at, key, ai, tone;
-    std::vector<std::string> to, media, variants, tags;
+    std::string text, at, key, ai, tone, thread, cw, language;
+    std::vector<std::string> to, media, alt, variants, tags;
     bool now = false, draft = false, dry_run = false, edit = false, adapt = false, adapt_at_publish = false;
   };
   auto f = std::make_shared<Flags>();
@@ -79,6 +87,10 @@ void add_new(CLI::App& group, Session& session) {
   at->excludes(now)->excludes(draft);
   now->excludes(draft);
   add_list(cmd, "--media", f->media, "Attach a file (repeatable)", "FILE");
+  add_list(cmd, "--alt", f->alt, "Alt text for the media file given in the same position (repeatable)", "TEXT");
+  add_thread_option(cmd, f->thread);
+  cmd->add_option("--cw", f->cw, "mastodon: content warning shown before the text")->type_name("TEXT");
+  cmd->add_option("--lang", f->language, "Language of the text (ISO 639-1, e.g. en)")->type_name("CODE");
   add_list(cmd, "--variant", f->variants, "Text for one account instead of TEXT (repeatable)", "REF=TEXT");
   add_list(cmd, "--tag", f->tags, "Label for finding the post later (repeatable)", "TAG");
   cmd->add_option("--key", f->key, "Idempotency key: re-running with the same key returns the first post (CI run id)")
@@ -100,6 +112,8 @@ void add_new(CLI::App& group, Session& session) {
                  "git log -1 --format=%B | multivio post new - --to feed:main,webhook:ci --now",
                  "multivio post new -e --to feed:main,webhook:discord --variant webhook:discord=\"short\" --draft",
                  "multivio post new \"Release $TAG\" --to webhook:ci --key \"ci-$GITHUB_RUN_ID\" --dry-run",
+                 "multivio post new - --to mastodon:main,bluesky:main --thread auto < RELEASE-NOTES.txt",
+                 "multivio post new \"New dashboard\" --to bluesky:main --media shot.png --alt \"Graph of p99 latency\"",
                  "multivio post new --ai \"announce v1.2: faster sync\" --to webhook:discord --tone friendly"});
 
   session.on_run(cmd, [&session, f, text] {
@@ -116,6 +130,10 @@ void add_new(CLI::App& group, Session& session) {
     request.now = f->now;
     request.draft = f->draft;
     request.media = absolute_paths(f->media);
+    request.alt = f->alt;
+    request.thread = f->thread;
+    request.cw = f->cw;
+    request.language = f->language;
     request.variants = variants(f->variants);
     request.tags = f->tags;
     request.key = f->key;
@@ -292,7 +310,7 @@ void add_publish(CLI::App& group, Session& session) {
 
 void add_check(CLI::App& group, Session& session) {
   struct Flags {
-    std::string text;
+    std::string text, thread;
     std::vector<std::string> to, media;
   };
   auto f = std::make_shared<Flags>();
@@ -300,12 +318,17 @@ void add_check(CLI::App& group, Session& session) {
   auto* text = cmd->add_option("TEXT", f->text, "Text to check; '-' reads standard input")->type_name("");
   add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (x, mastodon, bluesky, threads, linkedin, facebook, instagram, tiktok, youtube, discord, slack, feed, webhook); comma-separated");
   add_list(cmd, "--media", f->media, "File to attach (repeatable)", "FILE");
+  add_thread_option(cmd, f->thread);
   examples(cmd, {"multivio post check \"v1.2 is out\" --to discord,slack,feed:main",
+                 "multivio post check - --to x,bluesky --thread auto < RELEASE-NOTES.txt",
                  "multivio post check - --to webhook:discord < CHANGELOG-summary.txt",
                  "multivio post check \"$MSG\" --to x --json | jq '.[] | select(.ok | not)'"});
 
   session.on_run(cmd, [&session, f, text] {
-    const auto checks = app::check(session.ctx(), text_from(text, f->text, false, ""), f->to, absolute_paths(f->media));
+    nlohmann::json options = nlohmann::json::object();
+    if (!f->thread.empty()) options["thread"] = f->thread;
+    const auto checks =
+        app::check(session.ctx(), text_from(text, f->text, false, ""), f->to, absolute_paths(f->media), options);
     output::show_checks(session.out(), checks);
     for (const auto& c : checks) {
       if (!c.report.ok()) return exit_code(ErrorKind::validation);

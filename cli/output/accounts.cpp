@@ -81,3 +81,53 @@ void show_account_removed(const Printer& out, const model::Account& a) {
 }
 
 }  // namespace multivio::cli::output
+
+namespace multivio::cli::output {
+
+void show_account_checks(const Printer& out, const std::vector<app::AccountCheckResult>& results,
+                         const std::string& zone) {
+  if (out.json()) {
+    auto doc = nlohmann::json::array();
+    for (const auto& r : results) {
+      nlohmann::json j = {{"account", r.account.ref()}, {"id", r.account.id}, {"ok", r.ok}};
+      if (r.ok) {
+        j["handle"] = r.check.handle;
+        j["expires_at"] = r.check.expires_at ? nlohmann::json(model::format_utc(*r.check.expires_at)) : nullptr;
+        j["scopes"] = r.check.scopes;
+        j["detail"] = r.check.detail;
+      } else {
+        j["error"] = r.problem;
+        j["kind"] = std::string(kind_name(r.kind));
+        j["relink"] = r.kind == ErrorKind::auth;
+      }
+      doc.push_back(std::move(j));
+    }
+    return out.json_doc(doc);
+  }
+  if (results.empty()) return out.note("No accounts to check.");
+  Table table({"ACCOUNT", "STATUS", "HANDLE", "TOKEN EXPIRES", "DETAIL"});
+  for (const auto& r : results) {
+    if (r.ok) {
+      std::string detail = r.check.detail;
+      if (!r.check.scopes.empty()) {
+        std::string scopes;
+        for (const auto& s : r.check.scopes) scopes += (scopes.empty() ? "" : " ") + s;
+        detail += (detail.empty() ? "scopes: " : "; scopes: ") + scopes;
+      }
+      table.add({r.account.ref(), "ok", r.check.handle,
+                 r.check.expires_at ? schedule::format_local(*r.check.expires_at, zone) : "-", detail});
+    } else {
+      const bool relink = r.kind == ErrorKind::auth;
+      table.add({r.account.ref(), relink ? "re-link" : "failed", r.account.handle, "-", r.problem});
+    }
+  }
+  for (const auto& line : table.lines()) out.line(line);
+}
+
+void show_account_refreshed(const Printer& out, const model::Account& account) {
+  if (out.json()) return out.json_doc(model::to_json(account));
+  if (out.quiet()) return out.line(account.ref());
+  out.line("Refreshed the tokens of " + account.ref());
+}
+
+}  // namespace multivio::cli::output

@@ -92,9 +92,17 @@ model::Account add_account(Context& ctx, AddAccountRequest request) {
   if (adapter->capabilities(nullptr).needs_credentials && request.secrets.empty()) {
     throw_auth(request.platform + " accounts need credentials (see 'multivio account add --help')");
   }
+  // A lifetime given at add time (--expires-in) becomes an instant, which
+  // stays true however long the account sits unused.
+  if (auto it = request.secrets.find("expires_in"); it != request.secrets.end() && it->is_number_integer()) {
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock().now().time_since_epoch());
+    request.secrets["expires_at"] = now_s.count() + it->get<std::int64_t>();
+    request.secrets.erase("expires_in");
+  }
   model::Account account;
   account.platform = request.platform;
   account.name = request.name;
+  account.handle = request.handle;
   account.options = std::move(request.options);
   if (!request.secrets.empty()) account.secrets_sealed = ctx.sealer().seal(request.secrets.dump());
   account.created_at = ctx.clock().now();
@@ -142,6 +150,14 @@ nlohmann::json open_secrets(Context& ctx, const model::Account& account) {
   } catch (const nlohmann::json::exception&) {
     throw_permanent("stored secrets of " + account.ref() + " are not valid JSON");
   }
+}
+
+}  // namespace multivio::app
+
+namespace multivio::app {
+
+void save_secrets(Context& ctx, std::int64_t account_id, const nlohmann::json& secrets) {
+  ctx.store().update_account_secrets(account_id, ctx.sealer().seal(secrets.dump()));
 }
 
 }  // namespace multivio::app

@@ -30,6 +30,7 @@ struct AddAccountRequest {
   std::string name;  // default: "default"
   nlohmann::json options = nlohmann::json::object();  // checked by the adapter
   nlohmann::json secrets = nlohmann::json::object();  // sealed before storing
+  std::string handle;  // as the network reported it while linking; may be empty
 };
 model::Account add_account(Context& ctx, AddAccountRequest request);
 
@@ -40,5 +41,8 @@ std::vector<model::Account> list_accounts(Context& ctx);
 void remove_account(Context& ctx, std::string_view ref);
 /// The opened secrets of an account (empty object when none).
 nlohmann::json open_secrets(Context& ctx, const model::Account& account);
+/// Seals and stores an account's whole secrets object in one write (new or
+/// rotated tokens).
+void save_secrets(Context& ctx, std::int64_t account_id, const nlohmann::json& secrets);
 
 }  // namespace multivio::app

@@ -11,6 +11,7 @@
 #include "common/schedule/when.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
+#include "common/text/thread.hpp"
 
 namespace multivio::app {
 namespace {
@@ -66,9 +67,9 @@ void require_valid(const std::vector<CheckResult>& checks) {
 }
 
 CheckResult check_account(Context& ctx, const model::Account& account, std::string_view text,
-                          const std::vector<std::string>& media) {
+                          const std::vector<std::string>& media, const nlohmann::json& options) {
   auto adapter = ctx.adapter(account.platform);
-  return CheckResult{account.ref(), account.platform, adapter->validate(text, media, &account)};
+  return CheckResult{account.ref(), account.platform, adapter->validate(text, media, &account, options)};
 }
 
 struct ResolvedVariant {
@@ -178,7 +179,7 @@ NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
   if (!request.at && !request.draft && !review_first) when = ctx.clock().now();
 
   store::NewPost post;
-  if (request.adapt_at_publish) post.options = {{"adapt_at_publish", true}, {"tone", request.tone}};
+  post.options = post_options(request);
   post.text = text;
   post.media = media;
   post.tags = request.tags;
@@ -192,7 +193,7 @@ NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
     for (const auto& v : variants) {
       if (v.account_id == account.id) target.variant = v.text;
     }
-    checks.push_back(check_account(ctx, account, target.variant ? *target.variant : post.text, media));
+    checks.push_back(check_account(ctx, account, target.variant ? *target.variant : post.text, media, post.options));
     post.targets.push_back(std::move(target));
   }
   require_valid(checks);
@@ -227,8 +228,54 @@ NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
   return result;
 }
 
+namespace {
+
+// A bare network's rules, with thread: auto counting the parts of an
+// over-long text instead of failing it.
+platforms::ValidationReport check_network(Context& ctx, const std::string& network, const std::string& text,
+                                          const nlohmann::json& options) {
+  auto report = check_for_network(ctx, network, text);
+  if (report.ok() || !text::has_rules(network) || platforms::option_string(options, nullptr, "thread") != "auto" ||
+      !text::valid_utf8(text) || text::trim(text).empty()) {
+    return report;
+  }
+  try {
+    const auto parts =
+        text::split_thread(text, [&](std::string_view part) { return text::measure(network, part).ok(); });
+    report.parts = static_cast<int>(parts.size());
+    report.problems.clear();
+  } catch (const Error& e) {
+    report.problems = {e.what()};
+  }
+  return report;
+}
+
+}  // namespace
+
+nlohmann::json post_options(const NewPostRequest& request) {
+  nlohmann::json options = nlohmann::json::object();
+  if (request.adapt_at_publish) {
+    options["adapt_at_publish"] = true;
+    options["tone"] = request.tone;
+  }
+  if (!request.thread.empty()) {
+    if (request.thread != "auto" && request.thread != "never") {
+      throw_usage("--thread '" + request.thread + "' is not one of auto, never");
+    }
+    options["thread"] = request.thread;
+  }
+  if (request.alt.size() > request.media.size()) {
+    throw_usage(std::to_string(request.alt.size()) + " --alt texts for " + std::to_string(request.media.size()) +
+                " media files: give one --alt per --media, in the same order");
+  }
+  if (!request.alt.empty()) options["alt"] = request.alt;
+  if (!request.cw.empty()) options["cw"] = request.cw;
+  if (!request.language.empty()) options["language"] = request.language;
+  return options;
+}
+
 std::vector<CheckResult> check(Context& ctx, const std::string& text, const std::vector<std::string>& to,
-                               const std::vector<std::string>& media) {
+                               const std::vector<std::string>& media, const nlohmann::json& options) {
   const auto refs = split_refs(to);
   if (refs.empty()) throw_usage("nothing to check against: add --to REF or a network name (e.g. --to discord)");
   const auto files = checked_media(media);
@@ -237,11 +284,11 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
     // A bare network name checks that network's own rules, no account needed:
     // feed and webhook through their adapters, the others through text rules.
     if (ref.find(':') == std::string::npos && (platforms::is_platform(ref) || text::has_rules(ref))) {
-      out.push_back({ref, ref, check_for_network(ctx, ref, text)});
+      out.push_back({ref, ref, check_network(ctx, ref, text, options)});
       continue;
     }
     try {
-      out.push_back(check_account(ctx, resolve_account(ctx, ref), text, files));
+      out.push_back(check_account(ctx, resolve_account(ctx, ref), text, files, options));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::not_found || ref.find(':') != std::string::npos) throw;
       std::string networks;
@@ -256,8 +303,10 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
 
 std::vector<model::Post> list_posts(Context& ctx, const ListRequest& request) {
   if (request.limit < 1) throw_usage("--limit must be at least 1");
+  if (request.before_id < 0) throw_usage("the cursor must be a post id");
   store::PostFilter filter;
   filter.limit = request.limit;
+  filter.before_id = request.before_id;
   if (request.status) {
     const std::string& s = *request.status;
     // "unknown", "retry_wait" and "claimed" are most useful as "any target in
@@ -312,7 +361,10 @@ model::Post edit_post(Context& ctx, const EditRequest& request) {
   for (const auto& t : post.targets) {
     if (!unfinished(t.status)) continue;
     const auto account = ctx.store().find_account(t.account_id);
-    if (account) checks.push_back(check_account(ctx, *account, post.text_for(t), post.media));
+    if (account) {
+      checks.push_back(
+          check_account(ctx, *account, post.text_for(t), post.media, platforms::publish_options(post, t)));
+    }
   }
   require_valid(checks);
   ctx.store().update_post(post, ctx.clock().now());

@@ -32,6 +32,12 @@ struct NewPostRequest {
   std::vector<std::string> tags;
   std::string key;  // idempotency key
   bool dry_run = false;
+  // Publishing options kept on the post (platforms::publish_options): they
+  // override the same account option for this post only.
+  std::string thread;               // "auto": an over-long text becomes a thread; "never"
+  std::vector<std::string> alt;     // alt text per media file, in order
+  std::string cw;                   // content warning / spoiler text (mastodon)
+  std::string language;             // ISO 639 code, e.g. "en"
   // AI help (DESIGN §4, common/app/ai.hpp). A post written by the model is a
   // draft unless --at or --now says otherwise, so a person reviews it.
   std::optional<std::string> ai_prompt;  // generate the text from this prompt
@@ -58,8 +64,14 @@ struct NewPostResult {
 /// empty or over a limit.
 NewPostResult new_post(Context& ctx, const NewPostRequest& request);
 
+/// `options` are post options as new_post() stores them ({"thread": "auto"}).
 std::vector<CheckResult> check(Context& ctx, const std::string& text, const std::vector<std::string>& to,
-                               const std::vector<std::string>& media);
+                               const std::vector<std::string>& media,
+                               const nlohmann::json& options = nlohmann::json::object());
+
+/// The post options a NewPostRequest asks for; Error(usage) for a bad value
+/// (thread not auto/never, more alt texts than media files).
+nlohmann::json post_options(const NewPostRequest& request);
 
 struct ListRequest {
   std::optional<std::string> status;  // post status or target status (unknown, retry_wait, ...)
@@ -67,6 +79,7 @@ struct ListRequest {
   std::optional<std::string> since;   // WHEN
   std::optional<std::string> until;   // WHEN
   int limit = 100;
+  std::int64_t before_id = 0;  // cursor: only posts with a smaller id (0: from the newest)
 };
 std::vector<model::Post> list_posts(Context& ctx, const ListRequest& request);
 model::Post get_post(Context& ctx, std::int64_t id);

@@ -7,6 +7,7 @@
 
 #include "common/app/accounts.hpp"
 #include "common/app/ai.hpp"
+#include "common/app/reconcile.hpp"
 
 namespace multivio::app {
 
@@ -47,7 +48,8 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
     const std::string& text = adapted.empty() ? claim.post.text_for(target) : adapted;
     // Rules can change between scheduling and publishing (an edited account,
     // a new limit): a post that would be rejected is not sent at all.
-    const auto report = adapter->validate(text, claim.post.media, &account);
+    const auto report =
+        adapter->validate(text, claim.post.media, &account, platforms::publish_options(claim.post, target));
     if (!report.ok()) {
       std::string problems;
       for (const auto& p : report.problems) problems += (problems.empty() ? "" : "; ") + p;
@@ -55,6 +57,16 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
     }
     const nlohmann::json secrets = open_secrets(ctx_, account);
     platforms::PublishRequest request{claim.post, target, account, secrets, text, attempt.idempotency_key};
+    request.record_parts = [&](const std::vector<std::string>& ids) {
+      ctx_.store().record_remote_ids(target.id, owner_, ids);
+    };
+    request.save_secrets = [&](const nlohmann::json& fresh) { save_secrets(ctx_, account.id, fresh); };
+    if (attempt.number > 1) {
+      const auto earlier = ctx_.store().attempts(target.id);
+      for (const auto& a : earlier) {
+        if (a.number == attempt.number - 1) request.after_unknown = a.outcome == model::AttemptOutcome::unknown;
+      }
+    }
     auto published = adapter->publish(request);
     result = schedule::succeeded(std::move(published.remote_ids), std::move(published.remote_url),
                                  published.http_status);
@@ -78,6 +90,12 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
                               attempt_in_budget, dedupes, ctx_.retry_policy(), ctx_.clock().now(), rng_);
   }
   ctx_.store().finish_attempt(attempt.id, result, ctx_.clock().now());
+  // Sent but unanswered on a network that cannot dedupe: if the post is
+  // already visible among the account's recent ones, it landed.
+  if (result.next_status == model::TargetStatus::unknown && reconcile_from_recent(ctx_, target)) {
+    result.next_status = model::TargetStatus::published;
+    result.error.clear();
+  }
 
   const auto level = result.next_status == model::TargetStatus::published ? spdlog::level::info
                      : result.next_status == model::TargetStatus::retry_wait ? spdlog::level::warn

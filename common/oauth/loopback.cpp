@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The one server inside common/ (DESIGN: "the OAuth loopback receiver is the
-// one small server it owns"); httplib.h stays in this file.
+// one small server it owns").
 #include "common/oauth/loopback.hpp"
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include <algorithm>
 #include <atomic>
@@ -133,13 +140,17 @@ AuthorizationResponse parse_pasted_redirect(std::string_view input, std::string_
   return read_authorization_response(*params, expected_state);
 }
 
+// A deliberately small HTTP/1.1 server: one thread, one request per
+// connection, served in turn. A full HTTP library would load (with TLS and
+// compression) at every start of the CLI just for this one redirect.
 struct LoopbackReceiver::Impl {
-  httplib::Server server;
+  int listener = -1;
+  int wake_read = -1;  // stop(): a byte here ends the accept loop
+  int wake_write = -1;
   std::thread thread;
   int port = 0;
   std::string path;
   std::string expected_state;
-  std::atomic<bool> exited{false};
 
   std::mutex mutex;
   std::condition_variable answered;
@@ -148,42 +159,105 @@ struct LoopbackReceiver::Impl {
 
   bool done() const { return result.has_value() || failure != nullptr; }
 
-  void handle(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("Referrer-Policy", "no-referrer");
-    const auto q = req.target.find('?');
-    const std::string_view query =
-        q == std::string::npos ? std::string_view{} : std::string_view(req.target).substr(q + 1);
+  ~Impl() {
+    for (int fd : {listener, wake_read, wake_write}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  struct Answer {
+    int status = 200;
+    std::string body;
+  };
+
+  Answer handle(std::string_view target) {
+    const auto q = target.find('?');
+    const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
     const auto params = parse_form(query.substr(0, query.find('#')));
     const bool has_answer =
         params && (find_param(*params, "code").has_value() || find_param(*params, "error").has_value());
 
     std::unique_lock lock(mutex);
-    if (done()) {
-      res.set_content(page("multivio: this sign-in is finished", "You can close this tab."),
-                      "text/html; charset=utf-8");
-      return;
-    }
+    if (done()) return {200, page("multivio: this sign-in is finished", "You can close this tab.")};
     if (!has_answer) {
       // A stray visit (a reload without parameters, a prefetch) does not end the wait.
-      res.status = 400;
-      res.set_content(page("multivio: nothing to do here",
-                           "This address expects the redirect from the sign-in page, with a code or an error."),
-                      "text/html; charset=utf-8");
-      return;
+      return {400, page("multivio: nothing to do here",
+                        "This address expects the redirect from the sign-in page, with a code or an error.")};
     }
+    Answer answer;
     try {
       result = read_authorization_response(*params, expected_state);
-      res.set_content(page("multivio: you can close this tab", "The terminal continues linking the account."),
-                      "text/html; charset=utf-8");
+      answer = {200, page("multivio: you can close this tab", "The terminal continues linking the account.")};
     } catch (const Error& e) {
       failure = std::current_exception();
-      res.status = 400;
-      res.set_content(page("multivio: linking failed", std::string(e.what()) + ". You can close this tab."),
-                      "text/html; charset=utf-8");
+      answer = {400, page("multivio: linking failed", std::string(e.what()) + ". You can close this tab.")};
     }
     lock.unlock();
     answered.notify_all();
+    return answer;
+  }
+
+  // Reads the request head (bounded in size and time), answers, closes.
+  void serve(int client) {
+    std::string head;
+    char buffer[2048];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return;
+      pollfd pfd{client, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return;
+      const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+      if (n <= 0) return;
+      head.append(buffer, static_cast<std::size_t>(n));
+    }
+    // "GET /callback?code=... HTTP/1.1"
+    const std::string_view line = std::string_view(head).substr(0, head.find("\r\n"));
+    const auto first_space = line.find(' ');
+    const auto second_space = line.find(' ', first_space + 1);
+    Answer answer{404, page("multivio: not found", "This address only takes the sign-in redirect.")};
+    if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
+      answer = {400, page("multivio: bad request", "The request could not be read.")};
+    } else {
+      const std::string_view method = line.substr(0, first_space);
+      const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
+      const std::string_view target_path = target.substr(0, target.find('?'));
+      if (target_path == path) {
+        answer = method == "GET" || method == "HEAD"
+                     ? handle(target)
+                     : Answer{405, page("multivio: method not allowed", "Only GET is served here.")};
+        if (method == "HEAD") answer.body.clear();
+      }
+    }
+    const char* reason = answer.status == 200 ? "OK" : answer.status == 400 ? "Bad Request"
+                         : answer.status == 404 ? "Not Found" : "Method Not Allowed";
+    std::string response = "HTTP/1.1 " + std::to_string(answer.status) + " " + reason +
+                           "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " +
+                           std::to_string(answer.body.size()) +
+                           "\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n" +
+                           answer.body;
+    std::string_view rest = response;
+    while (!rest.empty()) {
+      const ssize_t n = ::send(client, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  void run() {
+    for (;;) {
+      pollfd fds[2] = {{listener, POLLIN, 0}, {wake_read, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      if ((fds[0].revents & POLLIN) == 0) continue;
+      const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      serve(client);
+      ::close(client);
+    }
   }
 };
 
@@ -195,45 +269,40 @@ LoopbackReceiver::LoopbackReceiver(std::string expected_state, int port, std::st
   if (port < 0 || port > 65535) {
     throw_usage("loopback port must be 0-65535, not " + std::to_string(port));
   }
-
-  // Only SO_REUSEADDR: httplib's default adds SO_REUSEPORT, which would let a
-  // second listener share the port and receive the redirect instead of us.
-  impl.server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  impl.server.set_keep_alive_max_count(1);  // one request per connection: stop() never waits on idle keep-alive
-  impl.server.set_tcp_nodelay(true);
-  impl.server.Get(impl.path, [&impl](const httplib::Request& req, httplib::Response& res) { impl.handle(req, res); });
-
-  if (port == 0) {
-    impl.port = impl.server.bind_to_any_port("127.0.0.1");
-  } else if (impl.server.bind_to_port("127.0.0.1", port)) {
-    impl.port = port;
-  }
-  if (impl.port <= 0) {
+  auto cannot_listen = [port] {
     throw_usage("cannot listen on 127.0.0.1:" + std::to_string(port) +
                 (port == 0 ? std::string() : " (in use?); choose another port or 0 for any free one"));
+  };
+  impl.listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (impl.listener < 0) cannot_listen();
+  // Only SO_REUSEADDR: SO_REUSEPORT would let a second listener share the
+  // port and receive the redirect instead of us.
+  int yes = 1;
+  ::setsockopt(impl.listener, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::bind(impl.listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(impl.listener, 16) != 0) {
+    cannot_listen();
   }
-  impl.thread = std::thread([&impl] {
-    impl.server.listen_after_bind();
-    impl.exited = true;
-  });
-  // stop() only takes effect once the loop runs.
-  while (!impl.server.is_running() && !impl.exited) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  }
-  if (impl.exited) {
-    impl.thread.join();
-    throw_usage("cannot serve on 127.0.0.1:" + std::to_string(impl.port));
-  }
+  socklen_t len = sizeof addr;
+  if (::getsockname(impl.listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) cannot_listen();
+  impl.port = ntohs(addr.sin_port);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) cannot_listen();
+  impl.wake_read = pipe_fds[0];
+  impl.wake_write = pipe_fds[1];
+  impl.thread = std::thread([&impl] { impl.run(); });
 }
 
 LoopbackReceiver::~LoopbackReceiver() { stop(); }
 
 void LoopbackReceiver::stop() {
   if (impl_->thread.joinable()) {
-    impl_->server.stop();
+    const char byte = 1;
+    while (::write(impl_->wake_write, &byte, 1) < 0 && errno == EINTR) {
+    }
     impl_->thread.join();
   }
 }

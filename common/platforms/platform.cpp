@@ -30,6 +30,84 @@ nlohmann::json Preview::to_json() const {
 
 void Adapter::move_secret_options(nlohmann::json&, nlohmann::json&) const {}
 
+AccountCheck Adapter::check_account(const model::Account& account, const nlohmann::json&, const SaveSecrets&) {
+  AccountCheck check;
+  check.handle = account.handle;
+  check.detail = "local target; nothing to ask a network";
+  return check;
+}
+
+std::optional<OAuth2Link> Adapter::oauth2_link(const nlohmann::json&, const std::string&, LinkStash&) {
+  return std::nullopt;
+}
+
+nlohmann::json Adapter::secrets_from_tokens(const oauth::TokenSet& tokens, const nlohmann::json&, std::string&) {
+  return token_secrets(tokens);
+}
+
+std::optional<oauth::Oauth1Server> Adapter::oauth1_server(const nlohmann::json&) const { return std::nullopt; }
+
+nlohmann::json token_secrets(const oauth::TokenSet& tokens) {
+  nlohmann::json out = {{"access_token", tokens.access_token}};
+  if (!tokens.refresh_token.empty()) out["refresh_token"] = tokens.refresh_token;
+  if (tokens.expires_at) out["expires_at"] = tokens.expires_at->time_since_epoch().count();
+  if (!tokens.scope.empty()) out["scope"] = tokens.scope;
+  return out;
+}
+
+const nlohmann::json* layered_option(const PublishRequest& request, std::string_view key) {
+  for (const nlohmann::json* options : {&request.target.options, &request.post.options, &request.account.options}) {
+    if (!options->is_object()) continue;
+    if (auto it = options->find(key); it != options->end() && !it->is_null()) return &*it;
+  }
+  return nullptr;
+}
+
+std::string layered_string(const PublishRequest& request, std::string_view key, std::string fallback) {
+  const nlohmann::json* v = layered_option(request, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+bool layered_bool(const PublishRequest& request, std::string_view key, bool fallback) {
+  const nlohmann::json* v = layered_option(request, key);
+  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
+}
+
+const nlohmann::json* find_option(const nlohmann::json& options, const model::Account* account, std::string_view key) {
+  for (const nlohmann::json* layer : {&options, account != nullptr ? &account->options : nullptr}) {
+    if (layer == nullptr || !layer->is_object()) continue;
+    if (auto it = layer->find(key); it != layer->end() && !it->is_null()) return &*it;
+  }
+  return nullptr;
+}
+
+std::string option_string(const nlohmann::json& options, const model::Account* account, std::string_view key,
+                          std::string fallback) {
+  const nlohmann::json* v = find_option(options, account, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+bool option_bool(const nlohmann::json& options, const model::Account* account, std::string_view key, bool fallback) {
+  const nlohmann::json* v = find_option(options, account, key);
+  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
+}
+
+nlohmann::json publish_options(const model::Post& post, const model::Target& target) {
+  nlohmann::json merged = post.options.is_object() ? post.options : nlohmann::json::object();
+  if (target.options.is_object()) {
+    for (const auto& [key, value] : target.options.items()) merged[key] = value;
+  }
+  return merged;
+}
+
+std::string alt_text(const model::Post& post, std::size_t index) {
+  if (!post.options.is_object()) return {};
+  const auto it = post.options.find("alt");
+  if (it == post.options.end() || !it->is_array() || index >= it->size()) return {};
+  const auto& v = (*it)[index];
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 void check_option_keys(std::string_view platform, nlohmann::json& options,
                        std::initializer_list<std::string_view> known) {
   const std::string name(platform);

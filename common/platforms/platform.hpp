@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -16,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/model/model.hpp"
+#include "common/oauth/oauth1.hpp"
+#include "common/oauth/oauth2.hpp"
 
 namespace multivio::http {
 class Client;
@@ -44,6 +47,11 @@ struct ValidationReport {
   bool ok() const { return problems.empty(); }
 };
 
+/// Persists new credentials (refreshed or rotated tokens, a new session) as
+/// the account's whole secrets object, sealed, in one write, before the
+/// adapter uses them: a rotated refresh token is never lost to a crash.
+using SaveSecrets = std::function<void(const nlohmann::json& secrets)>;
+
 /// Everything one publish call needs. `secrets` is the opened secrets object.
 struct PublishRequest {
   const model::Post& post;
@@ -52,6 +60,64 @@ struct PublishRequest {
   const nlohmann::json& secrets;
   std::string text;             // post text or the target's variant
   std::string idempotency_key;  // stable for the target across attempts
+  /// Thread parts already live from earlier attempts are target.remote_ids:
+  /// publish continues after the last of them (replying to it) instead of
+  /// posting them again. After each new part lands the adapter calls
+  /// record_parts with every id so far, which persists them at once.
+  std::function<void(const std::vector<std::string>& remote_ids)> record_parts = {};
+  SaveSecrets save_secrets = {};
+  /// The previous attempt of this target ended `unknown` (sent, no answer):
+  /// a network without idempotency keys may already have the post, so a
+  /// "duplicate" refusal now means the first attempt landed.
+  bool after_unknown = false;
+};
+
+/// The first of the target's, the post's and the account's options that sets
+/// `key` (null values do not count), or nullptr.
+const nlohmann::json* layered_option(const PublishRequest& request, std::string_view key);
+std::string layered_string(const PublishRequest& request, std::string_view key, std::string fallback = {});
+bool layered_bool(const PublishRequest& request, std::string_view key, bool fallback);
+
+/// validate()'s view of the same layering: `options` (post and target), then
+/// the account's.
+const nlohmann::json* find_option(const nlohmann::json& options, const model::Account* account, std::string_view key);
+std::string option_string(const nlohmann::json& options, const model::Account* account, std::string_view key,
+                          std::string fallback = {});
+bool option_bool(const nlohmann::json& options, const model::Account* account, std::string_view key, bool fallback);
+
+/// The post's options overlaid by the target's: what validate() gets as
+/// `options` (thread, thread_counter, cw, visibility, ...).
+nlohmann::json publish_options(const model::Post& post, const model::Target& target);
+
+/// The alt text given for the post's `index`-th media file (`post new --alt`,
+/// stored as options.alt[index]); empty when none.
+std::string alt_text(const model::Post& post, std::size_t index);
+
+/// What `account check` reports after asking the network who the account is.
+struct AccountCheck {
+  std::string handle;                          // as the network reports it now
+  std::optional<model::Timestamp> expires_at;  // access token expiry, when known
+  std::vector<std::string> scopes;             // granted scopes, when known
+  std::string detail;                          // one line, e.g. "instance https://..., 500 characters"
+};
+
+/// How a network links an account through the OAuth 2.0 authorization code
+/// flow in a browser (the app layer runs the flow: PKCE, state, loopback or
+/// pasted redirect).
+struct OAuth2Link {
+  oauth::OAuth2Config config;
+  std::vector<std::string> scopes;
+  oauth::Params extra;  // extra authorization URL parameters
+  /// Added to the account's secrets (e.g. Mastodon's per-instance app
+  /// credentials, which a later refresh or revoke needs).
+  nlohmann::json secrets = nlohmann::json::object();
+};
+
+/// Linking state that outlives one account, stored sealed (Mastodon app
+/// registrations, one per instance and redirect URI).
+struct LinkStash {
+  std::function<std::optional<nlohmann::json>(const std::string& name)> get;
+  std::function<void(const std::string& name, const nlohmann::json& value)> put;
 };
 
 struct PublishResult {
@@ -96,8 +162,15 @@ class Adapter {
   /// its path) into the secrets, which are stored sealed, leaving a display
   /// form behind. Called after configure_account.
   virtual void move_secret_options(nlohmann::json& options, nlohmann::json& secrets) const;
+  /// `options` are publish_options() of the post and target being checked
+  /// (an empty object for a bare check): thread: auto turns an over-long
+  /// text into a thread instead of a problem.
   virtual ValidationReport validate(std::string_view text, const std::vector<std::string>& media,
-                                    const model::Account* account) const = 0;
+                                    const model::Account* account, const nlohmann::json& options) const = 0;
+  ValidationReport validate(std::string_view text, const std::vector<std::string>& media,
+                            const model::Account* account) const {
+    return validate(text, media, account, nlohmann::json::object());
+  }
   /// Performs the network call(s). Throws Error on failure.
   virtual PublishResult publish(const PublishRequest& request) = 0;
   /// What publish would send, without sending it.
@@ -107,7 +180,30 @@ class Adapter {
   /// Recent posts of the account, newest first, for reconciling `unknown`.
   virtual std::vector<RemotePost> find_recent(const model::Account& account, const nlohmann::json& secrets,
                                               std::size_t limit);
+  /// Asks the network who the account is ("who am I"), refreshing tokens
+  /// (through `save`) when needed. Throws Error(auth) when the credentials are
+  /// rejected. The default, for local targets, reports the stored handle.
+  virtual AccountCheck check_account(const model::Account& account, const nlohmann::json& secrets,
+                                     const SaveSecrets& save);
+
+  // ---- Linking (`account add NETWORK --oauth`) ----
+  /// How to link with OAuth 2.0, or nullopt when the network does not link
+  /// that way. May call the network (Mastodon registers an app once per
+  /// instance, kept in `stash`). Throws Error(usage) naming missing settings
+  /// (a client id in config).
+  virtual std::optional<OAuth2Link> oauth2_link(const nlohmann::json& options, const std::string& redirect_uri,
+                                                LinkStash& stash);
+  /// The secrets to store for tokens the flow granted; sets `handle` from the
+  /// network's "who am I". Default: access/refresh token, expiry and scope.
+  virtual nlohmann::json secrets_from_tokens(const oauth::TokenSet& tokens, const nlohmann::json& options,
+                                             std::string& handle);
+  /// OAuth 1.0a endpoints for the PIN flow, or nullopt (only X).
+  virtual std::optional<oauth::Oauth1Server> oauth1_server(const nlohmann::json& options) const;
 };
+
+/// The default secrets_from_tokens(): {"access_token", "refresh_token" (when
+/// granted), "expires_at" (epoch seconds, when known), "scope"}.
+nlohmann::json token_secrets(const oauth::TokenSet& tokens);
 
 /// The common part of Adapter::configure_account: null becomes {}, null
 /// values are dropped, and anything but an object or a key outside `known`

@@ -10,6 +10,7 @@
 #include "common/platforms/mastodon/adapter.hpp"
 #include "common/platforms/platform.hpp"
 #include "common/platforms/webhook/webhook.hpp"
+#include "common/platforms/x/adapter.hpp"
 
 namespace multivio::platforms {
 
@@ -25,6 +26,7 @@ constexpr std::array k_platforms{
     Entry{"webhook", webhook::make_adapter},
     Entry{"mastodon", mastodon::make_adapter},
     Entry{"bluesky", bluesky::make_adapter},
+    Entry{"x", x::make_adapter},
 };
 
 }  // namespace

@@ -285,6 +285,15 @@ struct BlueskyServer::Impl {
     return {200, session_json(*a)};
   }
 
+  // com.atproto.server.getSession: who the access token belongs to.
+  Answer get_session(const httplib::Request& req) {
+    std::string did;
+    if (auto err = authenticate(req, false, did)) return *err;
+    const Account* a = account_by_did(did);
+    if (a == nullptr) return fail(400, "InvalidToken", "Token could not be verified");
+    return {200, Json{{"handle", a->handle}, {"did", a->did}, {"active", true}}};
+  }
+
   Answer resolve_handle(const httplib::Request& req) {
     auto it = handles.find(lower(req.get_param_value("handle")));
     if (it == handles.end()) return fail(400, "HandleNotFound", "Unable to resolve handle");
@@ -481,6 +490,7 @@ struct BlueskyServer::Impl {
     static constexpr Method methods[] = {
         {"com.atproto.server.createSession", "POST", &Impl::create_session},
         {"com.atproto.server.refreshSession", "POST", &Impl::refresh_session},
+        {"com.atproto.server.getSession", "GET", &Impl::get_session},
         {"com.atproto.identity.resolveHandle", "GET", &Impl::resolve_handle},
         {"com.atproto.repo.uploadBlob", "POST", &Impl::upload_blob},
         {"com.atproto.repo.createRecord", "POST", &Impl::create_record},

@@ -8,11 +8,15 @@
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <nlohmann/json.hpp>
 
 namespace multivio::fakes {
@@ -131,6 +135,19 @@ struct MastodonServer::Impl {
   std::vector<Received> log;
   std::map<std::string, std::deque<Reply>> scripted;
   std::string token = "test-token";
+  std::set<std::string> issued;  // tokens from POST /oauth/token
+
+  // OAuth: apps registered by clients, and codes the consent page issued.
+  struct App {
+    std::string client_id, client_secret, redirect_uri;
+    std::set<std::string> scopes;
+  };
+  struct Grant {
+    std::string client_id, redirect_uri, challenge, scope;
+    bool used = false;
+  };
+  std::vector<App> apps;
+  std::map<std::string, Grant> codes;
   std::size_t max_characters = 500;
   std::size_t max_media = 4;
   std::size_t per_url = 23;
@@ -217,7 +234,136 @@ struct MastodonServer::Impl {
 
   bool authorized(const httplib::Request& req) const {
     const std::string value = req.get_header_value("Authorization");
-    return starts_with_nocase(value, "Bearer ") && value.substr(7) == token;
+    if (!starts_with_nocase(value, "Bearer ")) return false;
+    const std::string presented = value.substr(7);
+    return presented == token || issued.count(presented) > 0;
+  }
+
+  static std::string random_token(std::size_t bytes) {
+    std::string raw(bytes, '\0');
+    RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+    return base64url(raw);
+  }
+
+  static std::string base64url(std::string_view raw) {
+    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    for (auto& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return out;
+  }
+
+  static std::set<std::string> scope_set(std::string_view scopes) {
+    std::set<std::string> out;
+    while (!scopes.empty()) {
+      const auto cut = scopes.find_first_of(" +");
+      if (cut != 0) out.emplace(scopes.substr(0, cut));
+      if (cut == std::string_view::npos) break;
+      scopes = scopes.substr(cut + 1);
+    }
+    return out;
+  }
+
+  const App* app_by_id(const std::string& client_id) const {
+    for (const auto& a : apps) {
+      if (a.client_id == client_id) return &a;
+    }
+    return nullptr;
+  }
+
+  static Answer oauth_error(int status, const std::string& error, const std::string& description) {
+    return json(status, {{"error", error}, {"error_description", description}});
+  }
+
+  // POST /api/v1/apps (public): client_name, redirect_uris and scopes.
+  Answer register_app(const httplib::Request& req) {
+    const Json p = params_of(req);
+    const std::string name = str(p, "client_name");
+    const std::string redirect = str(p, "redirect_uris");
+    if (name.empty()) return json(422, error_body("Validation failed: Application name can't be blank"));
+    if (redirect.empty() || !(redirect.starts_with("http") || redirect == "urn:ietf:wg:oauth:2.0:oob")) {
+      return json(422, error_body("Validation failed: Redirect URI must be an absolute URI."));
+    }
+    App app{random_token(24), random_token(32), redirect, scope_set(str(p, "scopes"))};
+    if (app.scopes.empty()) app.scopes = {"read"};
+    apps.push_back(app);
+    std::string scopes;
+    for (const auto& sc : app.scopes) scopes += (scopes.empty() ? "" : " ") + sc;
+    return json(200, {{"id", std::to_string(apps.size())},
+                      {"name", name},
+                      {"redirect_uri", redirect},
+                      {"redirect_uris", Json::array({redirect})},
+                      {"scopes", Json::array()},
+                      {"client_id", app.client_id},
+                      {"client_secret", app.client_secret}});
+  }
+
+  // GET /oauth/authorize: checks the request like Mastodon's consent page
+  // and answers as if the user clicked "Authorize" (302 back with a code).
+  Answer authorize(const httplib::Request& req) {
+    if (req.get_param_value("response_type") != "code") {
+      return oauth_error(400, "unsupported_response_type", "response_type must be code");
+    }
+    const App* app = app_by_id(req.get_param_value("client_id"));
+    if (app == nullptr) return oauth_error(401, "invalid_client", "Client authentication failed");
+    const std::string redirect = req.get_param_value("redirect_uri");
+    if (redirect != app->redirect_uri) return oauth_error(400, "invalid_redirect_uri", "redirect_uri is not registered");
+    const std::string scope = req.get_param_value("scope");
+    for (const auto& sc : scope_set(scope)) {
+      if (app->scopes.count(sc) == 0) return oauth_error(400, "invalid_scope", "scope " + sc + " not registered");
+    }
+    const std::string method = req.get_param_value("code_challenge_method");
+    const std::string challenge = req.get_param_value("code_challenge");
+    if (!challenge.empty() && method != "S256") {
+      return oauth_error(400, "invalid_request", "code_challenge_method must be S256");
+    }
+    const std::string code = random_token(24);
+    codes[code] = Grant{app->client_id, redirect, challenge, scope, false};
+    std::string location = redirect + "?code=" + code;
+    if (const std::string state = req.get_param_value("state"); !state.empty()) {
+      location += "&state=" + httplib::detail::encode_query_param(state);
+    }
+    return {302, "", {{"Location", location}}, {}};
+  }
+
+  // POST /oauth/token, authorization_code grant: client credentials in the
+  // body, single-use code bound to client, redirect URI and PKCE challenge.
+  Answer token_grant(const httplib::Request& req) {
+    const Json p = params_of(req);
+    if (str(p, "grant_type") != "authorization_code") {
+      return oauth_error(400, "unsupported_grant_type", "only authorization_code here");
+    }
+    const App* app = app_by_id(str(p, "client_id"));
+    if (app == nullptr || str(p, "client_secret") != app->client_secret) {
+      return oauth_error(401, "invalid_client", "Client authentication failed");
+    }
+    auto it = codes.find(str(p, "code"));
+    if (it == codes.end() || it->second.used || it->second.client_id != app->client_id) {
+      return oauth_error(400, "invalid_grant", "The provided authorization grant is invalid");
+    }
+    it->second.used = true;
+    if (str(p, "redirect_uri") != it->second.redirect_uri) {
+      return oauth_error(400, "invalid_grant", "redirect_uri does not match");
+    }
+    if (!it->second.challenge.empty()) {
+      const std::string verifier = str(p, "code_verifier");
+      unsigned char digest[SHA256_DIGEST_LENGTH];
+      SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
+      if (verifier.empty() || base64url(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest)) !=
+                                  it->second.challenge) {
+        return oauth_error(400, "invalid_grant", "code_verifier does not match the code_challenge");
+      }
+    }
+    const std::string access = random_token(32);
+    issued.insert(access);
+    return json(200, {{"access_token", access},
+                      {"token_type", "Bearer"},
+                      {"scope", it->second.scope},
+                      {"created_at", std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count()}});
   }
 
   // Request parameters from a JSON body, a form body or the query string.
@@ -363,6 +509,9 @@ struct MastodonServer::Impl {
 
   Answer route(const httplib::Request& req, const std::string& key) {
     if (key == "GET /api/v2/instance") return instance();  // public
+    if (key == "POST /api/v1/apps") return register_app(req);
+    if (key == "GET /oauth/authorize") return authorize(req);
+    if (key == "POST /oauth/token") return token_grant(req);
     if (!authorized(req)) return json(401, error_body("The access token is invalid"));
     if (key == "POST /api/v1/statuses") return create_status(req);
     if (key == "POST /api/v2/media") return upload_media(req);
@@ -452,6 +601,16 @@ void MastodonServer::stop() {
 
 std::string MastodonServer::base_url() const { return impl_->base(); }
 int MastodonServer::port() const { return impl_->port; }
+
+std::size_t MastodonServer::apps_registered() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->apps.size();
+}
+
+std::vector<std::string> MastodonServer::issued_tokens() const {
+  std::lock_guard lock(impl_->mutex);
+  return {impl_->issued.begin(), impl_->issued.end()};
+}
 
 void MastodonServer::set_access_token(std::string token) {
   std::lock_guard lock(impl_->mutex);

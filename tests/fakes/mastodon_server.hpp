@@ -95,6 +95,12 @@ class MastodonServer {
   /// processed; 0 (default) answers 200 with the url at once.
   void set_media_processing_polls(int n);
 
+  /// Apps registered through POST /api/v1/apps so far.
+  std::size_t apps_registered() const;
+  /// Tokens issued by POST /oauth/token (each is accepted from then on, as
+  /// is the one set_access_token() names).
+  std::vector<std::string> issued_tokens() const;
+
   /// Replies used in order by the next requests to "METHOD /path" (the path
   /// as routed, e.g. "POST /api/v1/statuses"), before any other handling.
   void script(std::string route, std::vector<Reply> replies);

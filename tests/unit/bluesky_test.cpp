@@ -234,7 +234,13 @@ TEST(BlueskyWire, ErrorClassification) {
   EXPECT_EQ(classify_xrpc(response(429, "{}", {{"Retry-After", "60"}, {"RateLimit-Reset", "1800000042"}}), "c", now)
                 .retry_after,
             60s);
-  EXPECT_EQ(classify_xrpc(response(503, "{}", {{"RateLimit-Reset", "1700000000"}}), "c", now).retry_after, 0s);
+  EXPECT_EQ(classify_xrpc(response(429, "{}", {{"RateLimit-Reset", "1700000000"}}), "c", now).retry_after, 0s);
+  // Sent on every answer, the window's end is no reason to wait after a 5xx.
+  EXPECT_EQ(classify_xrpc(response(503, "{}", {{"RateLimit-Reset", "1800003600"}}), "c", now).retry_after,
+            std::nullopt);
+  EXPECT_EQ(classify_xrpc(response(503, "{}", {{"Retry-After", "30"}, {"RateLimit-Reset", "1800003600"}}), "c", now)
+                .retry_after,
+            30s);
 }
 
 // ---- Records, blobs, times ----
@@ -472,6 +478,13 @@ TEST_F(BlueskyAdapterTest, LangsFromTheAccount) {
   EXPECT_EQ(server_->records().at(0).value["langs"], nlohmann::json({"en", "de"}));
 }
 
+TEST_F(BlueskyAdapterTest, PostLanguageOverridesTheAccountLangs) {
+  account_.options["langs"] = {"en", "de"};
+  post_.options = {{"language", "fr"}};
+  adapter_->publish(request("bonjour"));
+  EXPECT_EQ(server_->records().at(0).value["langs"], nlohmann::json({"fr"}));
+}
+
 TEST_F(BlueskyAdapterTest, PublishesImagesAsBlobs) {
   post_.media = {write_file("a.png", png(640, 480)), write_file("b.jpg", jpeg(1200, 800))};
   adapter_->publish(request("two pictures"));
@@ -487,6 +500,68 @@ TEST_F(BlueskyAdapterTest, PublishesImagesAsBlobs) {
   EXPECT_EQ(embed["images"][0]["aspectRatio"], nlohmann::json({{"width", 640}, {"height", 480}}));
   EXPECT_EQ(embed["images"][1]["aspectRatio"], nlohmann::json({{"width", 1200}, {"height", 800}}));
   EXPECT_EQ(embed["images"][1]["image"]["ref"]["$link"], server_->blobs().at(1).cid);
+}
+
+TEST_F(BlueskyAdapterTest, AltTextComesFromThePostOptions) {
+  post_.media = {write_file("a.png", png(64, 48)), write_file("b.png", png(32, 32))};
+  post_.options = {{"alt", {"Build times, last 30 days"}}};
+  adapter_->publish(request("charts"));
+  const auto images = server_->records().at(0).value["embed"]["images"];
+  ASSERT_EQ(images.size(), 2u);
+  EXPECT_EQ(images[0]["alt"], "Build times, last 30 days");
+  EXPECT_EQ(images[1]["alt"], "") << "no alt given for the second image";
+}
+
+TEST_F(BlueskyAdapterTest, NewSessionsAreSavedAsTheyAreIssued) {
+  std::vector<nlohmann::json> saved;
+  PublishRequest first = request("first", "key-a");
+  first.save_secrets = [&](const nlohmann::json& s) { saved.push_back(s); };
+  adapter_->publish(first);
+  ASSERT_EQ(saved.size(), 1u) << "createSession's tokens are stored";
+  EXPECT_EQ(saved[0]["app_password"], "abcd-efgh-ijkl-mnop") << "the rest of the secrets is kept";
+  EXPECT_EQ(saved[0]["did"], did_);
+  EXPECT_FALSE(saved[0].value("refresh_jwt", "").empty());
+
+  // A fresh adapter (the next daemon run) starts from the saved session,
+  // and a refresh rotates it: the new pair is saved at once.
+  secrets_ = saved[0];
+  auto next = fresh();
+  server_->expire_access_tokens();
+  PublishRequest second = request("second", "key-b");
+  second.save_secrets = [&](const nlohmann::json& s) { saved.push_back(s); };
+  next->publish(second);
+  EXPECT_EQ(server_->sessions_created(), 1) << "no second login with the app password";
+  EXPECT_EQ(server_->sessions_refreshed(), 1);
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_NE(saved[1]["refresh_jwt"], saved[0]["refresh_jwt"]) << "the rotated refresh token replaced the dead one";
+}
+
+TEST_F(BlueskyAdapterTest, CheckAccountAsksThePdsWhoTheSessionIs) {
+  std::vector<nlohmann::json> saved;
+  const AccountCheck check =
+      adapter_->check_account(account_, secrets_, [&](const nlohmann::json& s) { saved.push_back(s); });
+  EXPECT_EQ(check.handle, "alice.test");
+  EXPECT_NE(check.detail.find(did_), std::string::npos) << check.detail;
+  EXPECT_TRUE(check.expires_at.has_value());
+  EXPECT_EQ(saved.size(), 1u);
+  EXPECT_EQ(server_->received("com.atproto.server.getSession").size(), 1u);
+
+  secrets_ = {{"app_password", "wrong"}};
+  try {
+    fresh()->check_account(account_, secrets_, nullptr);
+    ADD_FAILURE() << "a wrong app password must not pass the check";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::auth);
+  }
+}
+
+TEST_F(BlueskyAdapterTest, ValidateWithThreadAutoCountsParts) {
+  std::string text;
+  for (int i = 0; i < 12; ++i) text += "This sentence is one of several in a long post. ";
+  EXPECT_FALSE(adapter_->validate(text, {}, &account_).ok());
+  const auto r = adapter_->validate(text, {}, &account_, {{"thread", "auto"}});
+  EXPECT_TRUE(r.ok()) << r.problems.front();
+  EXPECT_EQ(r.parts, 2) << "576 graphemes in parts of at most 300";
 }
 
 TEST_F(BlueskyAdapterTest, TooLargeImageIsAValidationErrorAndNothingIsSent) {
@@ -564,6 +639,17 @@ TEST_F(BlueskyAdapterTest, ExpiredAccessTokenIsRefreshedOnceThenSucceeds) {
   const auto refresh = server_->received("com.atproto.server.refreshSession").at(0);
   EXPECT_TRUE(refresh.header("Authorization").value_or("").starts_with("Bearer "));
   EXPECT_TRUE(refresh.body.empty());
+}
+
+TEST_F(BlueskyAdapterTest, A401RenewsTheSessionOnceThenIsAnAuthError) {
+  const std::string refused = R"({"error":"InvalidToken","message":"Token could not be verified"})";
+  server_->script("com.atproto.repo.createRecord", {{401, refused, {}, 0ms, false}, {401, refused, {}, 0ms, false}});
+  const Error e = publish_error(*adapter_, "hello");
+  EXPECT_EQ(e.kind(), ErrorKind::auth) << e.what();
+  EXPECT_EQ(e.http_status, 401);
+  EXPECT_EQ(server_->sessions_refreshed(), 1);
+  EXPECT_EQ(server_->count("com.atproto.repo.createRecord"), 2u) << "one more try after renewing, no more";
+  EXPECT_TRUE(server_->records().empty());
 }
 
 TEST_F(BlueskyAdapterTest, ExpiredRefreshTokenFallsBackToANewSession) {

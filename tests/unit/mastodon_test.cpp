@@ -556,6 +556,35 @@ TEST_F(MastodonAdapterTest, FailedThreadPartIsRetriedWithoutDuplicatingEarlierPa
   EXPECT_EQ(s[1].in_reply_to_id, first[0].id);
 }
 
+// Past the hour Mastodon keeps idempotency keys, only the record of the
+// parts already live keeps a retry from posting them again.
+TEST_F(MastodonAdapterTest, RecordedThreadPartsAreNotSentAgain) {
+  server_->set_max_characters(100);
+  target_.options = {{"thread", "auto"}};
+  const std::string text = repeat("Sentence number one is here. ", 9);
+  server_->script("POST /api/v1/statuses", {{0, "", {}, 0ms}, {0, "", {}, 0ms}, {503, R"({"error":"busy"})", {}, 0ms}});
+  std::vector<std::vector<std::string>> recorded;
+  PublishRequest first = request(text, "th");
+  first.record_parts = [&](const std::vector<std::string>& ids) { recorded.push_back(ids); };
+  EXPECT_THROW(adapter_->publish(first), Error);
+  const auto live = server_->statuses();
+  ASSERT_EQ(live.size(), 2u);
+  ASSERT_EQ(recorded.size(), 2u) << "each part is recorded as it lands";
+  EXPECT_EQ(recorded[1], (std::vector<std::string>{live[0].id, live[1].id}));
+
+  // The retry uses another key (as if the instance had forgotten the first).
+  target_.remote_ids = recorded.back();
+  recorded.clear();
+  PublishRequest retry = request(text, "th-after-an-hour");
+  retry.record_parts = [&](const std::vector<std::string>& ids) { recorded.push_back(ids); };
+  const PublishResult r = adapter_->publish(retry);
+  const auto s = server_->statuses();
+  ASSERT_EQ(s.size(), 3u) << "only the missing part was sent";
+  EXPECT_EQ(s[2].in_reply_to_id, live[1].id);
+  EXPECT_EQ(r.remote_ids, (std::vector<std::string>{live[0].id, live[1].id, s[2].id}));
+  EXPECT_EQ(recorded.back(), r.remote_ids);
+}
+
 TEST_F(MastodonAdapterTest, InstanceRejectionIsValidation) {
   // The instance lowered its limit after the adapter read it.
   EXPECT_EQ(adapter_->capabilities(&account_).max_length, 500u);

@@ -60,13 +60,6 @@ std::string secret(const nlohmann::json& secrets, const char* key) {
   return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool thread_auto(const model::Target& target) {
-  const auto& o = target.options;
-  if (!o.is_object()) return false;
-  auto it = o.find("thread");
-  return it != o.end() && it->is_string() && it->get<std::string>() == "auto";
-}
-
 bool is_http_url(std::string_view url) {
   auto lower_starts = [&](std::string_view prefix) {
     return url.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), url.begin(), [](char p, char c) {
@@ -125,13 +118,6 @@ std::string join(const std::vector<std::string>& problems) {
   return out;
 }
 
-Error with_suffix(const Error& e, const std::string& suffix) {
-  Error out(e.kind(), std::string(e.what()) + suffix);
-  out.retry_after = e.retry_after;
-  out.outcome_unknown = e.outcome_unknown;
-  out.http_status = e.http_status;
-  return out;
-}
 
 class BlueskyAdapter final : public Adapter {
  public:
@@ -222,12 +208,20 @@ class BlueskyAdapter final : public Adapter {
   }
 
   ValidationReport validate(std::string_view text, const std::vector<std::string>& media,
-                            const model::Account*) const override {
+                            const model::Account* account, const nlohmann::json& options) const override {
     const auto m = multivio::text::measure("bluesky", text);
     ValidationReport r;
     r.length = m.length;
     r.limit = m.limit;
     r.problems = m.problems;
+    if (!m.ok() && option_string(options, account, "thread", "never") == "auto" && splittable(text)) {
+      try {
+        r.parts = static_cast<int>(split_text(text).size());
+        r.problems.clear();  // every part fits; other checks follow
+      } catch (const Error& e) {
+        r.problems = {e.what()};
+      }
+    }
     if (media.size() > k_max_images) {
       r.problems.push_back("the post has " + std::to_string(media.size()) + " images; bluesky allows at most " +
                            std::to_string(k_max_images));
@@ -254,9 +248,10 @@ class BlueskyAdapter final : public Adapter {
     const std::string context = request.account.ref();
     const AccountView acct = view_of(request.account);
     const std::vector<std::string> parts = split(request, context);
+    const SaveScope saving(save_, request.save_secrets);
 
     ensure_session(acct, request.secrets, context);
-    const Json embed = upload_images(acct, request.secrets, request.post.media, context);
+    const Json embed = upload_images(acct, request.secrets, request.post, context);
     const std::string key = base_key(request);
     const auto now = std::chrono::system_clock::now();
 
@@ -270,7 +265,7 @@ class BlueskyAdapter final : public Adapter {
       PostRecord post;
       post.text = parts[i];
       post.created_at = format_datetime(now + std::chrono::milliseconds(i));
-      post.langs = acct.langs;
+      post.langs = langs_for(request, acct);
       post.facets = facets(acct, parts[i], context);
       if (i == 0) post.embed = embed;
       post.root = root;
@@ -280,11 +275,12 @@ class BlueskyAdapter final : public Adapter {
         if (!root) root = ref;
         parent = ref;
         uris.push_back(ref.uri);
+        if (parts.size() > 1 && request.record_parts) request.record_parts(uris);
       } catch (const Error& e) {
         if (parts.size() == 1) throw;
         // The parts already published stay; their record keys let a retry
         // find them and continue the thread from here.
-        throw with_suffix(e, " (thread part " + std::to_string(i + 1) + " of " + std::to_string(parts.size()) + "; " +
+        throw e.with_suffix(" (thread part " + std::to_string(i + 1) + " of " + std::to_string(parts.size()) + "; " +
                                  std::to_string(i) + " published before it)");
       }
     }
@@ -312,12 +308,13 @@ class BlueskyAdapter final : public Adapter {
     PostRecord post;
     post.text = parts.front();
     post.created_at = format_datetime(std::chrono::system_clock::now());
-    post.langs = acct.langs;
+    post.langs = langs_for(request, acct);
     for (const auto& span : find_facets(post.text)) {
       if (span.kind != FacetKind::mention) post.facets.push_back(facet_json(span));
     }
     Json images = Json::array();
-    for (const auto& path : request.post.media) {
+    for (std::size_t i = 0; i < request.post.media.size(); ++i) {
+      const std::string& path = request.post.media[i];
       std::error_code ec;
       const auto size = fs::file_size(path, ec);
       const std::string bytes = ec || size > k_max_image_bytes ? read_head(path, 64) : read_head(path, size);
@@ -325,7 +322,7 @@ class BlueskyAdapter final : public Adapter {
                    {"ref", {{"$link", "(uploaded at publish: " + fs::path(path).filename().string() + ")"}}},
                    {"mimeType", std::string(sniff_image(bytes))},
                    {"size", ec ? 0 : size}};
-      images.push_back(image_entry(std::move(blob), bytes));
+      images.push_back(image_entry(std::move(blob), bytes, alt_text(request.post, i)));
     }
     if (!images.empty()) post.embed = {{"$type", "app.bsky.embed.images"}, {"images", std::move(images)}};
 
@@ -350,17 +347,23 @@ class BlueskyAdapter final : public Adapter {
     } else {
       session_ = create_session(acct, secrets, context);
     }
-    nlohmann::json out = secrets.is_object() ? secrets : nlohmann::json::object();
-    out["access_jwt"] = session_->access_jwt;
-    out["refresh_jwt"] = session_->refresh_jwt;  // parse_session never yields an empty one
-    out["did"] = session_->did;
-    if (!session_->handle.empty()) out["handle"] = session_->handle;
-    if (auto exp = jwt_expiry(session_->access_jwt)) {
-      out["expires_at"] = exp->time_since_epoch().count();
-    } else {
-      out.erase("expires_at");
-    }
-    return out;
+    return session_secrets(secrets);
+  }
+
+  AccountCheck check_account(const model::Account& account, const nlohmann::json& secrets,
+                             const SaveSecrets& save) override {
+    const std::string context = account.ref();
+    const AccountView acct = view_of(account);
+    const SaveScope saving(save_, save);
+    session_.reset();  // ask the PDS, not a cached session
+    const auto resp = authed(acct, secrets, xrpc(acct, "GET", "com.atproto.server.getSession"), context);
+    if (!resp.ok()) throw classify_xrpc(resp, context + ": getSession");
+    const Json j = Json::parse(resp.body, nullptr, false);
+    AccountCheck check;
+    check.handle = j.is_object() ? j.value("handle", "") : "";
+    if (const auto exp = jwt_expiry(session_->access_jwt)) check.expires_at = model::Timestamp(*exp);
+    check.detail = "PDS " + acct.pds + ", " + (j.is_object() ? j.value("did", session_->did) : session_->did);
+    return check;
   }
 
   std::vector<RemotePost> find_recent(const model::Account& account, const nlohmann::json& secrets,
@@ -384,29 +387,68 @@ class BlueskyAdapter final : public Adapter {
  private:
   static std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+  // The stored secrets with the current session's tokens in place.
+  nlohmann::json session_secrets(const nlohmann::json& secrets) const {
+    nlohmann::json out = secrets.is_object() ? secrets : nlohmann::json::object();
+    out["access_jwt"] = session_->access_jwt;
+    out["refresh_jwt"] = session_->refresh_jwt;  // parse_session never yields an empty one
+    out["did"] = session_->did;
+    if (!session_->handle.empty()) out["handle"] = session_->handle;
+    if (auto exp = jwt_expiry(session_->access_jwt)) {
+      out["expires_at"] = exp->time_since_epoch().count();
+    } else {
+      out.erase("expires_at");
+    }
+    return out;
+  }
+
+  // A session the network just issued replaces the stored one at once: the
+  // old refresh token is dead after refreshSession.
+  void persist_session(const nlohmann::json& secrets) {
+    if (save_ && session_) save_(session_secrets(secrets));
+  }
+
   static std::string base_key(const PublishRequest& r) {
     return r.idempotency_key.empty() ? "post:" + std::to_string(r.post.id) + ":target:" + std::to_string(r.target.id)
                                      : r.idempotency_key;
+  }
+
+  // A post's --lang names its language; else the account's langs apply.
+  static std::vector<std::string> langs_for(const PublishRequest& request, const AccountView& acct) {
+    const nlohmann::json options = publish_options(request.post, request.target);
+    if (auto it = options.find("language"); it != options.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+      return {it->get<std::string>()};
+    }
+    return acct.langs;
+  }
+
+  // Only a text that is too long becomes a thread; an empty or malformed one
+  // is reported as it is.
+  static bool splittable(std::string_view text) {
+    return multivio::text::valid_utf8(text) && !multivio::text::trim(text).empty();
+  }
+
+  static std::vector<std::string> split_text(std::string_view text) {
+    return multivio::text::split_thread(text,
+                                        [](std::string_view part) { return multivio::text::measure("bluesky", part).ok(); });
   }
 
   // The text as posts: one, or a thread when the target asks for one and the
   // text is too long. Throws Error(validation) listing every problem.
   std::vector<std::string> split(const PublishRequest& request, const std::string& context) const {
     std::vector<std::string> parts{request.text};
-    // Only a text that is too long becomes a thread; an empty or malformed
-    // one is reported as it is.
-    const bool splittable = multivio::text::valid_utf8(request.text) && !multivio::text::trim(request.text).empty();
-    if (splittable && thread_auto(request.target) && !multivio::text::measure("bluesky", request.text).ok()) {
+    if (splittable(request.text) && layered_string(request, "thread", "never") == "auto" &&
+        !multivio::text::measure("bluesky", request.text).ok()) {
       try {
-        parts = multivio::text::split_thread(
-            request.text, [](std::string_view part) { return multivio::text::measure("bluesky", part).ok(); });
+        parts = split_text(request.text);
       } catch (const Error& e) {
         throw e.with_prefix(context);
       }
     }
     std::vector<std::string> problems;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto r = validate(parts[i], i == 0 ? request.post.media : std::vector<std::string>{}, &request.account);
+      const auto r = validate(parts[i], i == 0 ? request.post.media : std::vector<std::string>{}, &request.account,
+                                nlohmann::json::object());
       for (const auto& p : r.problems) {
         problems.push_back(parts.size() > 1 ? "part " + std::to_string(i + 1) + ": " + p : p);
       }
@@ -454,7 +496,7 @@ class BlueskyAdapter final : public Adapter {
     const auto resp = send(req, context);
     if (!resp.ok()) {
       Error e = classify_xrpc(resp, context + ": createSession");
-      if (e.kind() == ErrorKind::auth) e = with_suffix(e, " (check the handle and the app password)");
+      if (e.kind() == ErrorKind::auth) e = e.with_suffix(" (check the handle and the app password)");
       throw e;
     }
     return parse_session(resp.body);
@@ -478,6 +520,7 @@ class BlueskyAdapter final : public Adapter {
       return;
     }
     session_ = create_session(acct, secrets, context);
+    persist_session(secrets);
   }
 
   // refreshSession (it rotates both tokens); when the refresh token is no
@@ -491,16 +534,20 @@ class BlueskyAdapter final : public Adapter {
         Session s = parse_session(resp.body);
         if (s.handle.empty() && session_) s.handle = session_->handle;
         session_ = std::move(s);
+        persist_session(secrets);
         return;
       }
       const Error e = classify_xrpc(resp, context + ": refreshSession");
       if (e.kind() != ErrorKind::auth) throw e;
     }
     session_ = create_session(acct, secrets, context);
+    persist_session(secrets);
   }
 
-  // Sends with the access token; on 400 ExpiredToken renews the session and
-  // sends once more.
+  // Sends with the access token; when it is refused as expired (400
+  // ExpiredToken, as the PDS says it) or with a 401 (what a PDS behind an
+  // entryway or proxy may answer for a stale token), renews the session and
+  // sends once more. A second refusal is the caller's auth error.
   http::Response authed(const AccountView& acct, const nlohmann::json& secrets, const http::Request& req,
                         const std::string& context) {
     ensure_session(acct, secrets, context);
@@ -510,7 +557,7 @@ class BlueskyAdapter final : public Adapter {
       return r;
     };
     http::Response resp = send(with_token(), context);
-    if (is_expired_token(resp)) {
+    if (is_expired_token(resp) || resp.status == 401) {
       renew(acct, secrets, context);
       resp = send(with_token(), context);
     }
@@ -555,19 +602,21 @@ class BlueskyAdapter final : public Adapter {
     return out;
   }
 
-  static Json image_entry(Json blob, std::string_view bytes) {
-    Json image = {{"image", std::move(blob)}, {"alt", ""}};
+  static Json image_entry(Json blob, std::string_view bytes, const std::string& alt) {
+    Json image = {{"image", std::move(blob)}, {"alt", alt}};
     if (auto dims = image_dimensions(bytes)) {
       image["aspectRatio"] = {{"width", dims->first}, {"height", dims->second}};
     }
     return image;
   }
 
-  Json upload_images(const AccountView& acct, const nlohmann::json& secrets, const std::vector<std::string>& media,
+  Json upload_images(const AccountView& acct, const nlohmann::json& secrets, const model::Post& post,
                      const std::string& context) {
+    const auto& media = post.media;
     if (media.empty()) return nullptr;
     Json images = Json::array();
-    for (const auto& path : media) {
+    for (std::size_t i = 0; i < media.size(); ++i) {
+      const std::string& path = media[i];
       const std::string bytes = read_bytes(path, context);
       auto req = xrpc(acct, "POST", "com.atproto.repo.uploadBlob");
       req.headers.emplace_back("Content-Type", std::string(sniff_image(bytes)));
@@ -576,7 +625,7 @@ class BlueskyAdapter final : public Adapter {
       if (!resp.ok()) {
         throw classify_xrpc(resp, context + ": uploadBlob " + fs::path(path).filename().string());
       }
-      images.push_back(image_entry(parse_blob(resp.body), bytes));
+      images.push_back(image_entry(parse_blob(resp.body), bytes, alt_text(post, i)));
     }
     return {{"$type", "app.bsky.embed.images"}, {"images", std::move(images)}};
   }
@@ -636,7 +685,21 @@ class BlueskyAdapter final : public Adapter {
   }
 
   Context ctx_;
+  // The caller's SaveSecrets for the length of one call: sessions renewed
+  // during it are stored; none leaks into a later call.
+  class SaveScope {
+   public:
+    SaveScope(SaveSecrets& slot, SaveSecrets save) : slot_(slot) { slot_ = std::move(save); }
+    ~SaveScope() { slot_ = nullptr; }
+    SaveScope(const SaveScope&) = delete;
+    SaveScope& operator=(const SaveScope&) = delete;
+
+   private:
+    SaveSecrets& slot_;
+  };
+
   std::optional<Session> session_;
+  SaveSecrets save_;  // the current publish's, so renewed sessions are stored
   std::map<std::string, std::optional<std::string>> dids_;
 };
 

@@ -319,8 +319,8 @@ class FeedAdapter final : public Adapter {
     }
   }
 
-  ValidationReport validate(std::string_view text, const std::vector<std::string>&,
-                            const model::Account*) const override {
+  ValidationReport validate(std::string_view text, const std::vector<std::string>&, const model::Account*,
+                            const nlohmann::json&) const override {
     ValidationReport r;
     const bool utf8 = multivio::text::valid_utf8(text);
     r.length = utf8 ? multivio::text::code_points(text) : text.size();

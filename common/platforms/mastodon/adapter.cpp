@@ -54,25 +54,8 @@ bool is_language(std::string_view v) {
 
 std::string describe(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
-// The first of target, post and account options that sets `key`.
-const nlohmann::json* layered_option(const PublishRequest& r, const char* key) {
-  for (const nlohmann::json* options : {&r.target.options, &r.post.options, &r.account.options}) {
-    if (options->is_object()) {
-      if (auto it = options->find(key); it != options->end() && !it->is_null()) return &*it;
-    }
-  }
-  return nullptr;
-}
-
-std::string layered_string(const PublishRequest& r, const char* key, std::string fallback = {}) {
-  const nlohmann::json* v = layered_option(r, key);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
-}
-
-bool layered_bool(const PublishRequest& r, const char* key, bool fallback) {
-  const nlohmann::json* v = layered_option(r, key);
-  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
-}
+// Enough to post with media and to ask who the account is; nothing more.
+constexpr const char* k_scopes = "write:statuses write:media read:accounts";
 
 std::string account_string(const model::Account& a, const char* key, std::string fallback = {}) {
   if (!a.options.is_object()) return fallback;
@@ -176,16 +159,11 @@ class MastodonAdapter final : public Adapter {
   }
 
   ValidationReport validate(std::string_view text, const std::vector<std::string>& media,
-                            const model::Account* account) const override {
+                            const model::Account* account, const nlohmann::json& options) const override {
     const InstanceLimits limits = account != nullptr ? limits_for(*account) : InstanceLimits{};
-    const std::string cw = account != nullptr ? account_string(*account, "cw") : std::string();
-    const bool thread = account != nullptr && account_string(*account, "thread", "never") == "auto";
-    bool counter = true;
-    if (account != nullptr && account->options.is_object()) {
-      if (auto it = account->options.find("thread_counter"); it != account->options.end() && it->is_boolean()) {
-        counter = it->get<bool>();
-      }
-    }
+    const std::string cw = option_string(options, account, "cw");
+    const bool thread = option_string(options, account, "thread", "never") == "auto";
+    const bool counter = option_bool(options, account, "thread_counter", true);
 
     // Invalid UTF-8 and empty text come from the shared rules; the length is
     // the instance's own.
@@ -237,22 +215,27 @@ class MastodonAdapter final : public Adapter {
     const std::string token = token_of(request.account, request.secrets);
     const std::vector<std::string> parts = plan(request);
 
-    std::vector<std::string> media_ids;
-    for (const auto& path : request.post.media) {
-      media_ids.push_back(upload(instance, token, path, context));
-    }
-
-    // A thread is published part by part, each replying to the one before.
-    // Each part has its own Idempotency-Key (the target's key + ":" + part
-    // number), stable across attempts. Mastodon remembers a key for about an
-    // hour and answers a repeat with the status it created the first time,
-    // so a retry after a failed part re-sends the earlier parts and gets the
-    // same statuses back instead of duplicates, then continues with the first
-    // part that is missing. Past that hour a retry would post them again:
-    // recording published parts in the store is later work.
+    // Parts live from earlier attempts (recorded as each landed) are not
+    // sent again: the thread continues after the last of them. Within about
+    // an hour the per-part Idempotency-Key (the target's key + ":" + part
+    // number) would also dedupe them; the record makes it hold after that.
     PublishResult result;
     std::string previous;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
+    std::size_t first = 0;
+    if (parts.size() > 1 && !request.target.remote_ids.empty() && request.target.remote_ids.size() < parts.size()) {
+      result.remote_ids = request.target.remote_ids;
+      previous = result.remote_ids.back();
+      first = result.remote_ids.size();
+    }
+
+    std::vector<std::string> media_ids;
+    if (first == 0) {
+      for (std::size_t m = 0; m < request.post.media.size(); ++m) {
+        media_ids.push_back(upload(instance, token, request.post.media[m], alt_text(request.post, m), context));
+      }
+    }
+
+    for (std::size_t i = first; i < parts.size(); ++i) {
       StatusParams params = status_params(request, parts[i]);
       params.in_reply_to_id = previous;
       if (i == 0) params.media_ids = media_ids;
@@ -283,6 +266,7 @@ class MastodonAdapter final : public Adapter {
       if (i == 0) result.remote_url = !status.url.empty() ? status.url : status.uri;
       result.http_status = resp.status;
       previous = status.id;
+      if (parts.size() > 1 && request.record_parts) request.record_parts(result.remote_ids);
     }
     return result;
   }
@@ -299,6 +283,69 @@ class MastodonAdapter final : public Adapter {
         parts.size() == 1 ? request.idempotency_key : request.idempotency_key + ":1";
     const http::Request req = status_request(instance, "***", key, params);
     return Preview{req.method, http::redact_url(req.url), req.headers, req.body};
+  }
+
+  AccountCheck check_account(const model::Account& account, const nlohmann::json& secrets,
+                             const SaveSecrets&) override {
+    const std::string context = account.ref();
+    const std::string instance = instance_of(account);
+    const Credentials who = verify_credentials(instance, token_of(account, secrets), context);
+    AccountCheck check;
+    check.handle = handle_of(who, instance);
+    check.scopes = split_scopes(secrets);
+    const InstanceLimits limits = limits_for(account);
+    check.detail = "instance " + instance + ", " + std::to_string(limits.max_characters) + " characters per status";
+    return check;
+  }
+
+  // Mastodon apps are registered per instance, by the client itself: once
+  // per instance and redirect URI, then reused from the stash.
+  std::optional<OAuth2Link> oauth2_link(const nlohmann::json& options, const std::string& redirect_uri,
+                                        LinkStash& stash) override {
+    const std::string instance = options.value("instance", "");
+    if (instance.empty()) throw_usage("mastodon: --oauth needs --instance URL");
+    const std::string stash_key = "mastodon-app " + instance + " " + redirect_uri;
+    AppRegistration app;
+    if (auto kept = stash.get(stash_key); kept && kept->is_object()) {
+      app.client_id = kept->value("client_id", "");
+      app.client_secret = kept->value("client_secret", "");
+    }
+    if (app.client_id.empty()) {
+      http::Request req;
+      req.method = "POST";
+      req.url = instance + "/api/v1/apps";
+      req.connect_timeout = ctx_.config.daemon.connect_timeout;
+      req.total_timeout = ctx_.config.daemon.http_timeout;
+      req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+      req.body = app_body("multivio", redirect_uri, k_scopes, "");
+      const std::string context = "mastodon: registering the app at " + instance;
+      const http::Response resp = send(req, context);
+      if (!resp.ok()) throw classify(resp, context, std::chrono::system_clock::now());
+      app = parse_app(resp.body);
+      stash.put(stash_key, {{"client_id", app.client_id}, {"client_secret", app.client_secret}});
+    }
+    OAuth2Link link;
+    link.config.authorize_url = instance + "/oauth/authorize";
+    link.config.token_url = instance + "/oauth/token";
+    link.config.client_id = app.client_id;
+    link.config.client_secret = app.client_secret;
+    link.config.client_auth = oauth::ClientAuth::body;
+    link.config.connect_timeout = ctx_.config.daemon.connect_timeout;
+    link.config.total_timeout = ctx_.config.daemon.http_timeout;
+    for (std::string_view rest = k_scopes; !rest.empty();) {
+      const auto space = rest.find(' ');
+      link.scopes.emplace_back(rest.substr(0, space));
+      rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+    }
+    link.secrets = {{"client_id", app.client_id}, {"client_secret", app.client_secret}};
+    return link;
+  }
+
+  nlohmann::json secrets_from_tokens(const oauth::TokenSet& tokens, const nlohmann::json& options,
+                                     std::string& handle) override {
+    const std::string instance = options.value("instance", "");
+    handle = handle_of(verify_credentials(instance, tokens.access_token, "mastodon"), instance);
+    return token_secrets(tokens);
   }
 
   std::vector<RemotePost> find_recent(const model::Account& account, const nlohmann::json& secrets,
@@ -379,6 +426,32 @@ class MastodonAdapter final : public Adapter {
     return req;
   }
 
+  Credentials verify_credentials(const std::string& instance, const std::string& token,
+                                 const std::string& context) const {
+    const http::Response resp = send(get(instance + "/api/v1/accounts/verify_credentials", token), context);
+    if (!resp.ok()) throw classify(resp, context, std::chrono::system_clock::now());
+    return parse_credentials(resp.body);
+  }
+
+  // "@alice@mastodon.social": how people mention the account anywhere.
+  static std::string handle_of(const Credentials& who, const std::string& instance) {
+    std::string host = instance.substr(instance.find("://") + 3);
+    return "@" + who.username + "@" + host;
+  }
+
+  static std::vector<std::string> split_scopes(const nlohmann::json& secrets) {
+    std::vector<std::string> out;
+    if (!secrets.is_object() || !secrets.contains("scope") || !secrets["scope"].is_string()) return out;
+    std::string_view rest = secrets["scope"].get_ref<const std::string&>();
+    while (!rest.empty()) {
+      const auto space = rest.find(' ');
+      if (space != 0) out.emplace_back(rest.substr(0, space));
+      if (space == std::string_view::npos) break;
+      rest = rest.substr(space + 1);
+    }
+    return out;
+  }
+
   http::Request get(const std::string& url, const std::string& token) const {
     return base_request("GET", url, token);
   }
@@ -403,11 +476,11 @@ class MastodonAdapter final : public Adapter {
 
   // Uploads one file and waits until the instance has processed it.
   std::string upload(const std::string& instance, const std::string& token, const std::string& path,
-                     const std::string& context) {
+                     const std::string& description, const std::string& context) {
     const std::string file_name = std::filesystem::path(path).filename().string();
     const std::string media_context = context + ": media " + file_name;
     const std::string bytes = read_media(path, media_context);
-    const Multipart form = media_body(file_name, mime_type_for(path), bytes, /*description=*/"",
+    const Multipart form = media_body(file_name, mime_type_for(path), bytes, description,
                                       "multivio-" + crypto::random_hex(16));
     http::Request req = base_request("POST", instance + "/api/v2/media", token);
     req.headers.emplace_back("Content-Type", form.content_type);
@@ -446,11 +519,7 @@ class MastodonAdapter final : public Adapter {
   static Error with_published(const Error& e, const std::vector<std::string>& ids) {
     std::string joined;
     for (const auto& id : ids) joined += (joined.empty() ? "" : ", ") + id;
-    Error out(e.kind(), std::string(e.what()) + " (already published: status " + joined + ")");
-    out.retry_after = e.retry_after;
-    out.outcome_unknown = e.outcome_unknown;
-    out.http_status = e.http_status;
-    return out;
+    return e.with_suffix(" (already published: status " + joined + ")");
   }
 
   // The instance's limits, asked once per adapter and instance. Failure to

@@ -177,6 +177,32 @@ std::string parse_account_id(std::string_view body) {
   return id;
 }
 
+Credentials parse_credentials(std::string_view body) {
+  const Json j = parse_object(body, "account response");
+  Credentials c{string_field(j, "id"), string_field(j, "username"), string_field(j, "url")};
+  if (c.id.empty()) unexpected("account response (no id)", body);
+  return c;
+}
+
+std::string app_body(std::string_view client_name, std::string_view redirect_uri, std::string_view scopes,
+                     std::string_view website) {
+  nlohmann::ordered_json j;
+  j["client_name"] = client_name;
+  j["redirect_uris"] = redirect_uri;
+  j["scopes"] = scopes;
+  if (!website.empty()) j["website"] = website;
+  return j.dump();
+}
+
+AppRegistration parse_app(std::string_view body) {
+  const Json j = parse_object(body, "app registration");
+  AppRegistration app{string_field(j, "client_id"), string_field(j, "client_secret")};
+  if (app.client_id.empty() || app.client_secret.empty()) {
+    unexpected("app registration (no client_id or client_secret)", body);
+  }
+  return app;
+}
+
 std::string status_body(const StatusParams& p) {
   nlohmann::ordered_json j;  // a stable field order keeps previews and tests readable
   j["status"] = p.status;

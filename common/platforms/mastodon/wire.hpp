@@ -77,6 +77,25 @@ Media parse_media(std::string_view body);
 /// The `id` of the Account from GET /api/v1/accounts/verify_credentials.
 std::string parse_account_id(std::string_view body);
 
+/// Who a token belongs to (GET /api/v1/accounts/verify_credentials).
+struct Credentials {
+  std::string id;
+  std::string username;  // "alice"
+  std::string url;       // profile page
+};
+Credentials parse_credentials(std::string_view body);
+
+/// An app registration (POST /api/v1/apps): always a confidential client.
+struct AppRegistration {
+  std::string client_id;
+  std::string client_secret;
+};
+/// The JSON body of POST /api/v1/apps.
+std::string app_body(std::string_view client_name, std::string_view redirect_uri, std::string_view scopes,
+                     std::string_view website);
+/// Throws Error(permanent) without client_id and client_secret.
+AppRegistration parse_app(std::string_view body);
+
 /// The JSON body of POST /api/v1/statuses; optional fields are left out
 /// when empty.
 std::string status_body(const StatusParams& params);

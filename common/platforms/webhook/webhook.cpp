@@ -116,8 +116,8 @@ class WebhookAdapter final : public Adapter {
     options["url"] = path_start == std::string::npos ? url : url.substr(0, path_start) + "/***";
   }
 
-  ValidationReport validate(std::string_view text, const std::vector<std::string>&,
-                            const model::Account* account) const override {
+  ValidationReport validate(std::string_view text, const std::vector<std::string>&, const model::Account* account,
+                            const nlohmann::json&) const override {
     const Format& f = format_of(account);
     ValidationReport r;
     r.limit = f.limit;
@@ -138,7 +138,7 @@ class WebhookAdapter final : public Adapter {
 
   PublishResult publish(const PublishRequest& request) override {
     const std::string context = request.account.ref();
-    const ValidationReport report = validate(request.text, request.post.media, &request.account);
+    const ValidationReport report = validate(request.text, request.post.media, &request.account, nlohmann::json::object());
     if (!report.ok()) {
       std::string joined;
       for (const auto& p : report.problems) {
