@@ -109,6 +109,19 @@ app::AddAccountRequest to_request(const AddFlags& f) {
   if (!f.secret_env.empty()) request.secrets["signing_secret"] = secret_from_env(f.secret_env, "--secret-env");
   if (!f.app_password_env.empty()) {
     request.secrets["app_password"] = secret_from_env(f.app_password_env, "--app-password-env");
+  } else if (f.platform == "bluesky" && !f.oauth) {
+    // Never on the command line: typed at a hidden prompt, or piped in.
+    std::string password;
+    try {
+      password = text::trim(input::read_secret("App password for " +
+                                               (f.handle.empty() ? std::string("bluesky") : f.handle) + ": "));
+    } catch (const Error&) {
+      password.clear();
+    }
+    if (password.empty()) {
+      throw_usage("no app password: pipe it on standard input or name a variable with --app-password-env");
+    }
+    request.secrets["app_password"] = password;
   }
   if (request.secrets.contains("refresh_token") && !request.secrets.contains("access_token")) {
     throw_usage("--refresh-token needs --access-token (or a --token-file with one)");
@@ -140,7 +153,7 @@ void add_add(CLI::App& group, Session& session) {
       ->type_name("FILE")->group(creds);
   cmd->add_option("--secret-env", f->secret_env, "webhook: environment variable holding the signing secret")
       ->type_name("VAR")->group(creds);
-  cmd->add_option("--app-password-env", f->app_password_env, "bluesky: environment variable holding the app password")
+  cmd->add_option("--app-password-env", f->app_password_env, "bluesky: environment variable holding the app password (without it, it is read from standard input)")
       ->type_name("VAR")->group(creds);
 
   const char* linking = "Linking in a browser";

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -78,6 +79,25 @@ std::string editor_command() {
 std::string read_line_stdin() {
   std::string line;
   if (!std::getline(std::cin, line)) throw_usage("no input on standard input");
+  return trim_end(std::move(line));
+}
+
+std::string read_secret(const std::string& prompt) {
+  if (::isatty(STDIN_FILENO) == 0) return read_line_stdin();
+  termios old_mode{};
+  const bool have_mode = ::tcgetattr(STDIN_FILENO, &old_mode) == 0;
+  if (have_mode) {
+    termios quiet = old_mode;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::fprintf(stderr, "%s", prompt.c_str());
+  std::fflush(stderr);
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (have_mode) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
+  std::fprintf(stderr, "\n");
+  if (!got) throw_usage("no input on standard input");
   return trim_end(std::move(line));
 }
 

@@ -14,6 +14,10 @@ std::string read_stdin();
 /// One line from standard input, without its line ending; Error(usage) at
 /// end of input.
 std::string read_line_stdin();
+/// A secret from standard input: at a terminal, asked with `prompt` on
+/// stderr and not echoed; otherwise the first line piped in. Error(usage)
+/// at end of input.
+std::string read_secret(const std::string& prompt);
 /// Opens `url` with $BROWSER (a command; the URL is its last argument), or
 /// xdg-open when a display is available. Does not wait for it. false when
 /// neither is available.

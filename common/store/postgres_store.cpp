@@ -12,9 +12,14 @@
 // Writes that change what is due send NOTIFY multivio_changes, delivered on
 // commit to every daemon's LISTEN connection.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <sstream>
 
 #include <pqxx/pqxx>
@@ -171,10 +176,117 @@ class ChangeReceiver final : public pqxx::notification_receiver {
   long received = 0;
 };
 
+// Connections to one database shared by every Store of the process (one
+// per thread: daemon workers, REST handlers). A Store holds one only for a
+// transaction or a single read, so the number open stays small however many
+// threads there are; a caller waits when all are busy.
+class ConnectionPool {
+ public:
+  // Enough for the daemon's default workers, its claim loop and the REST
+  // listener's handlers at once, far below PostgreSQL's max_connections.
+  static constexpr std::size_t k_max_open = 16;
+  static constexpr auto k_wait = std::chrono::seconds(30);
+
+  explicit ConnectionPool(std::string url) : url_(std::move(url)) {}
+
+  static ConnectionPool& for_url(const std::string& url) {
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<ConnectionPool>> pools;
+    std::lock_guard lock(mutex);
+    auto& pool = pools[url];
+    if (!pool) pool = std::make_unique<ConnectionPool>(url);
+    return *pool;
+  }
+
+  std::unique_ptr<pqxx::connection> acquire(ErrorKind kind) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (!changed_.wait_for(lock, k_wait, [&] { return !idle_.empty() || open_ < k_max_open; })) {
+        throw Error(ErrorKind::transient, "database: all " + std::to_string(k_max_open) +
+                                              " connections stayed busy for " + std::to_string(k_wait.count()) + " s");
+      }
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (c->is_open()) return c;
+        --open_;  // closed by the server while idle: open a fresh one
+        continue;
+      }
+      ++open_;
+      lock.unlock();
+      try {
+        return connect(url_, kind);
+      } catch (...) {
+        lock.lock();
+        --open_;
+        changed_.notify_one();
+        throw;
+      }
+    }
+  }
+
+  // A connection that broke (or may hold a half-done transaction) is closed.
+  void release(std::unique_ptr<pqxx::connection> c, bool healthy) {
+    std::unique_ptr<pqxx::connection> closing;
+    {
+      std::lock_guard lock(mutex_);
+      if (healthy && c && c->is_open()) {
+        idle_.push_back(std::move(c));
+      } else {
+        closing = std::move(c);
+        --open_;
+      }
+    }
+    changed_.notify_one();
+  }
+
+  std::size_t open() const {
+    std::lock_guard lock(mutex_);
+    return open_;
+  }
+
+  static std::unique_ptr<pqxx::connection> connect(const std::string& url, ErrorKind kind) {
+    std::unique_ptr<pqxx::connection> c;
+    try {
+      c = std::make_unique<pqxx::connection>(url);
+      // Keeps NOTICEs ("... already exists, skipping") off stderr; libpqxx
+      // sets it again if it has to reconnect.
+      c->set_variable("client_min_messages", "warning");
+    } catch (const std::exception& e) {
+      throw Error(kind, "cannot connect to database " + redact_url(url) + ": " + trimmed(e.what()));
+    }
+    return c;
+  }
+
+  // libpq messages end in a newline and may hold more lines ("\n\tIs the
+  // server running..."): one line for logs.
+  static std::string trimmed(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+      if (c == '\n' || c == '\t' || c == '\r') {
+        if (!out.empty() && out.back() != ' ') out += ' ';
+      } else {
+        out += c;
+      }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  }
+
+ private:
+  std::string url_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::size_t open_ = 0;
+};
+
 class PostgresStore final : public Store {
  public:
   PostgresStore(const std::string& url, Migrate migrate_on_open)
-      : url_(url), conn_(connect(url, ErrorKind::permanent)) {
+      : url_(url), pool_(ConnectionPool::for_url(url)) {
+    // A bad URL or an unreachable server fails here, not at the first use.
+    pool_.release(pool_.acquire(ErrorKind::permanent), true);
     if (migrate_on_open == Migrate::on_open) migrate();
   }
 
@@ -182,6 +294,8 @@ class PostgresStore final : public Store {
     // The receiver unregisters from its connection, so it goes first.
     receiver_.reset();
     listen_.reset();
+    abort_quietly();
+    if (conn_) pool_.release(std::move(conn_), false);
   }
 
   void transaction(const std::function<void()>& fn) override {
@@ -196,10 +310,8 @@ class PostgresStore final : public Store {
       --depth_;
       return;
     }
-    guarded([&] {
-      ensure_connection();
-      tx_ = std::make_unique<pqxx::work>(*conn_);
-    });
+    const Checkout checkout(*this);
+    guarded([&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
     depth_ = 1;
     try {
       fn();
@@ -287,7 +399,7 @@ class PostgresStore final : public Store {
         for (const char* table : tables()) out.push_back(dump_table(*tx_, table));
         return out;
       }
-      ensure_connection();
+      const Checkout checkout(*this);
       // One snapshot for every table while daemons go on writing.
       pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> t(*conn_, "dump");
       for (const char* table : tables()) out.push_back(dump_table(t, table));
@@ -1150,17 +1262,9 @@ class PostgresStore final : public Store {
   }
 
   static std::unique_ptr<pqxx::connection> connect(const std::string& url, ErrorKind kind) {
-    std::unique_ptr<pqxx::connection> c;
-    try {
-      c = std::make_unique<pqxx::connection>(url);
-      // Keeps NOTICEs ("... already exists, skipping") off stderr; libpqxx
-      // sets it again if it has to reconnect.
-      c->set_variable("client_min_messages", "warning");
-    } catch (const std::exception& e) {
-      throw Error(kind, "cannot connect to database " + redact_url(url) + ": " + trimmed(e.what()));
-    }
-    return c;
+    return ConnectionPool::connect(url, kind);
   }
+  static std::string trimmed(const std::string& s) { return ConnectionPool::trimmed(s); }
 
   // PostgreSQL errors become Error(transient) for a lost connection or a
   // deadlock/serialization failure (trying again can succeed) and
@@ -1187,30 +1291,30 @@ class PostgresStore final : public Store {
     }
   }
 
-  // libpq messages end in a newline and may hold more lines ("\n\tIs the
-  // server running..."): one line for logs.
-  static std::string trimmed(const std::string& s) {
-    std::string out;
-    for (const char c : s) {
-      if (c == '\n' || c == '\t' || c == '\r') {
-        if (!out.empty() && out.back() != ' ') out += ' ';
-      } else {
-        out += c;
+  // Holds a pooled connection in conn_ for one transaction or read (none
+  // when the caller already holds one). A connection lost during it goes
+  // back as broken and is closed, so the next call gets a working one as
+  // soon as the server is back.
+  class Checkout {
+   public:
+    explicit Checkout(PostgresStore& store) : store_(store), owner_(!store.conn_) {
+      if (owner_) {
+        store_.conn_ = store_.guarded([&] { return store_.pool_.acquire(ErrorKind::transient); });
+        store_.broken_ = false;
       }
     }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
-  }
+    ~Checkout() {
+      if (!owner_) return;
+      store_.pool_.release(std::move(store_.conn_), !store_.broken_);
+      store_.broken_ = false;
+    }
+    Checkout(const Checkout&) = delete;
+    Checkout& operator=(const Checkout&) = delete;
 
-  // A connection lost earlier is replaced (outside any transaction) rather
-  // than left to libpqxx's own reactivation, so the call after a failure
-  // works again as soon as the server does.
-  void ensure_connection() {
-    if (!broken_ && conn_ && conn_->is_open()) return;
-    conn_.reset();
-    conn_ = connect(url_, ErrorKind::transient);
-    broken_ = false;
-  }
+   private:
+    PostgresStore& store_;
+    bool owner_;
+  };
 
   // The open transaction; only valid while depth_ > 0.
   pqxx::work& tx() { return *tx_; }
@@ -1219,7 +1323,7 @@ class PostgresStore final : public Store {
   template <typename Fn>
   auto read(Fn&& fn) -> decltype(fn(std::declval<pqxx::transaction_base&>())) {
     if (depth_ > 0) return fn(*tx_);
-    ensure_connection();
+    const Checkout checkout(*this);
     pqxx::nontransaction n(*conn_);
     return fn(n);
   }
@@ -1453,7 +1557,8 @@ class PostgresStore final : public Store {
   }
 
   std::string url_;
-  std::unique_ptr<pqxx::connection> conn_;
+  ConnectionPool& pool_;
+  std::unique_ptr<pqxx::connection> conn_;  // only while a Checkout holds it
   std::unique_ptr<pqxx::work> tx_;
   int depth_ = 0;
   std::int64_t user_ = kLocalUser;  // see set_user()

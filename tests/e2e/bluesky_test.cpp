@@ -144,7 +144,19 @@ TEST_F(BlueskyE2E, AccountAddChecksItsOptions) {
                 "--app-password-env", "BSKY_APP_PASSWORD"});
   EXPECT_EQ(r.code, 2) << r.err;
   r = box_.cli({"account", "add", "bluesky", "--name", "nopass", "--handle", "a.test"});
-  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("no app password"), std::string::npos) << r.err;
+}
+
+TEST_F(BlueskyE2E, AppPasswordPipedOnStandardInput) {
+  const auto r = box_.cli({"account", "add", "bluesky", "--name", "piped", "--handle", "alice.test", "--pds",
+                           server_->base_url()},
+                          std::string(kAppPassword) + "\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(box_.database_bytes().find(kAppPassword), std::string::npos) << "stored sealed";
+  const auto post = box_.json({"post", "new", "piped password", "--to", "bluesky:piped", "--now"});
+  ASSERT_EQ(box_.daemon_run({"--once"}, 30s).code, 0);
+  EXPECT_EQ(show(post["id"])["status"], "published");
 }
 
 TEST_F(BlueskyE2E, WrongAppPasswordFailsAsAuth) {

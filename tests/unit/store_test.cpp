@@ -1647,6 +1647,55 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, testing::Values(Backend{"Postgres"
                          [](const testing::TestParamInfo<Backend>& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(Postgres, PersistentStoreTest, testing::Values(Backend{"Postgres", open_postgres_db, true}),
                          [](const testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+// Forty threads, each with its own Store (as daemon workers and REST
+// handlers have), share a small pool: the server never sees more than 16
+// connections from this process for the database, and every write lands.
+TEST(PostgresPool, ManyStoresShareAFewConnections) {
+  std::string url;
+  try {
+    url = fakes::fresh_postgres_database();
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "no PostgreSQL server: " << e.what();
+  }
+  const std::string database = url.substr(url.rfind('/') + 1);
+  const auto connections = [&] {
+    const std::string out = fakes::shared_postgres().psql(
+        "postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + database + "'");
+    return std::stoi(out);
+  };
+  constexpr int k_threads = 40;
+  std::atomic<int> peak{0};
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      peak = std::max(peak.load(), connections());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < k_threads; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        auto store = open(url);
+        for (int n = 0; n < 5; ++n) {
+          store->put_secret("pool-" + std::to_string(i) + "-" + std::to_string(n), "sealed", Timestamp{});
+        }
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  watcher.join();
+  EXPECT_EQ(failures, 0);
+  auto store = open(url);
+  for (int i = 0; i < k_threads; ++i) EXPECT_TRUE(store->get_secret("pool-" + std::to_string(i) + "-4").has_value());
+  EXPECT_GT(peak.load(), 0);
+  EXPECT_LE(peak.load(), 16) << "connections open at once from 40 stores";
+}
 #endif
 
 // ---- backend-independent model rules ---------------------------------------------
