@@ -26,6 +26,11 @@ std::string dump(const nlohmann::json& doc, int indent) {
 
 void Printer::json_doc(const nlohmann::json& doc) const { std::cout << dump(doc, 2) << '\n'; }
 
+void Printer::json_text(std::string_view text) const {
+  std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+  std::cout << '\n';
+}
+
 void Printer::line(std::string_view text) const { std::cout << text << '\n'; }
 
 void Printer::note(std::string_view text) const {

@@ -32,6 +32,8 @@ class Printer {
 
   /// Prints the one JSON document of this invocation on stdout.
   void json_doc(const nlohmann::json& doc) const;
+  /// A JSON document already printed (model::posts_json), plus a newline.
+  void json_text(std::string_view text) const;
   /// A line of the command's result on stdout.
   void line(std::string_view text = {}) const;
   /// Progress and informational text on stderr; silent with --quiet.

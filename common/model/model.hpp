@@ -113,4 +113,10 @@ nlohmann::json to_json(const Target& t);
 nlohmann::json to_json(const Post& p);     // includes targets[] and derived status
 nlohmann::json to_json(const Attempt& a);
 
+/// Appends to_json(p) exactly as dump(2) prints it (an object starting at
+/// indentation `depth`), without building it first: for long lists.
+void append_json(std::string& out, const Post& p, int depth = 0);
+/// A JSON array of posts, byte for byte dump(2) of their to_json.
+std::string posts_json(const std::vector<Post>& posts);
+
 }  // namespace multivio::model
