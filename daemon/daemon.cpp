@@ -156,6 +156,9 @@ void Daemon::start_listener() {
   o.app = options_.app;
   o.max_body = cfg.http_max_body;
   o.rate_limit = cfg.http_rate_limit;
+  o.cors_origins = cfg.http_cors_origins;
+  o.tls_cert = cfg.tls_cert;
+  o.tls_key = cfg.tls_key;
   // The loop passes at least every poll_interval; several missed passes
   // (plus slack for a slow store) mean it is stuck.
   http_services_.loop_silence_limit = 3 * cfg.poll_interval + std::chrono::seconds(30);

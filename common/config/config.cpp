@@ -186,6 +186,21 @@ class Value {
     return s;
   }
 
+  // Browser origins as a browser sends them in Origin: scheme://host[:port],
+  // no path, no trailing slash, no wildcard. They are compared byte for
+  // byte, so a near miss here would silently never match.
+  std::vector<std::string> origins() const {
+    auto list = strings();
+    for (const auto& o : list) {
+      const bool scheme = o.starts_with("http://") || o.starts_with("https://");
+      const auto host = o.find("://") + 3;
+      if (!scheme || host >= o.size() || o.find_first_of("/?#@* ", host) != std::string::npos) {
+        fail("'" + o + "' is not an origin like https://app.example.com or http://localhost:5173");
+      }
+    }
+    return list;
+  }
+
   std::string one_of(Names allowed) const {
     std::string s = str();
     if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
@@ -225,6 +240,9 @@ constexpr Leaf kLeaves[] = {
     {"daemon.listen", [](Config& c, const Value& v) { c.daemon.listen = v.str(); }},
     {"daemon.http.max_body", [](Config& c, const Value& v) { c.daemon.http_max_body = v.integer(1024, 1 << 30); }},
     {"daemon.http.rate_limit", [](Config& c, const Value& v) { c.daemon.http_rate_limit = v.integer(0, 1'000'000); }},
+    {"daemon.http.cors_origins", [](Config& c, const Value& v) { c.daemon.http_cors_origins = v.origins(); }},
+    {"daemon.tls.cert", [](Config& c, const Value& v) { c.daemon.tls_cert = v.str(); }},
+    {"daemon.tls.key", [](Config& c, const Value& v) { c.daemon.tls_key = v.str(); }},
     {"daemon.late_grace", [](Config& c, const Value& v) { c.daemon.late_grace = v.duration(true); }},
     {"daemon.late_policy", [](Config& c, const Value& v) { c.daemon.late_policy = v.one_of(kLatePolicies); }},
     {"daemon.breaker_threshold", [](Config& c, const Value& v) { c.daemon.breaker_threshold = v.integer(1, 1000); }},
@@ -612,7 +630,11 @@ nlohmann::json Config::to_json() const {
         {"http_timeout", format_duration(daemon.http_timeout)},
         {"connect_timeout", format_duration(daemon.connect_timeout)},
         {"listen", daemon.listen},
-        {"http", {{"max_body", daemon.http_max_body}, {"rate_limit", daemon.http_rate_limit}}},
+        {"http",
+         {{"max_body", daemon.http_max_body},
+          {"rate_limit", daemon.http_rate_limit},
+          {"cors_origins", daemon.http_cors_origins}}},
+        {"tls", {{"cert", daemon.tls_cert}, {"key", daemon.tls_key}}},
         {"late_grace", format_duration(daemon.late_grace)},
         {"late_policy", daemon.late_policy},
         {"breaker_threshold", daemon.breaker_threshold},

@@ -33,6 +33,13 @@ struct DaemonConfig {
   // (bursts of as many), beyond that 429; 0 turns the limit off.
   int http_max_body = 1 << 20;
   int http_rate_limit = 20;
+  // Browser origins ("https://app.example.com", exact, no path) whose pages
+  // may call the REST listener; none by default, so no page can.
+  std::vector<std::string> http_cors_origins;
+  // PEM certificate (chain) and private key: with both, the listener speaks
+  // HTTPS only. Empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
   // Targets due more than late_grace ago when the daemon starts are overdue;
   // late_policy says what happens to them: publish, skip or ask (hold them
   // as drafts for a person).

@@ -6,7 +6,9 @@
 #include <charconv>
 
 #include "common/app/accounts.hpp"
+#include "common/app/link.hpp"
 #include "common/app/posts.hpp"
+#include "common/app/tokens.hpp"
 #include "common/error.hpp"
 
 namespace multivio::daemon::http {
@@ -132,6 +134,43 @@ constexpr const char* kHealthSchema = R"({
   }
 })";
 
+constexpr const char* kEditPostSchema = R"({
+  "type": "object", "additionalProperties": false, "minProperties": 1,
+  "properties": {
+    "text": {"type": "string"},
+    "variants": {"type": "object", "additionalProperties": {"type": "string"},
+                 "description": "Account ref to its own text; an empty string removes the variant"},
+    "tags": {"type": "array", "items": {"type": "string"}, "description": "Replaces the tags"}
+  }
+})";
+
+constexpr const char* kNewAccountSchema = R"({
+  "type": "object", "required": ["platform"], "additionalProperties": false,
+  "properties": {
+    "platform": {"type": "string", "description": "feed, webhook, mastodon, bluesky, x"},
+    "name": {"type": "string", "description": "Default: main"},
+    "options": {"type": "object", "description": "As the account add flags: instance, url, path, handle, pds, ..."},
+    "secrets": {"type": "object", "writeOnly": true,
+                "description": "access_token, refresh_token, expires_in, app_password, signing_secret; sealed, never returned"}
+  }
+})";
+
+constexpr const char* kAccountCheckSchema = R"({
+  "type": "object", "required": ["account", "id", "ok"],
+  "properties": {
+    "account": {"type": "string", "description": "platform:name"},
+    "id": {"type": "integer"},
+    "ok": {"type": "boolean"},
+    "handle": {"type": "string"},
+    "expires_at": {"type": ["string", "null"], "format": "date-time"},
+    "scopes": {"type": "array", "items": {"type": "string"}},
+    "detail": {"type": "string"},
+    "error": {"type": "string", "description": "Why the check failed, when ok is false"},
+    "kind": {"type": "string", "description": "auth (re-link), transient, permanent, ..."},
+    "relink": {"type": "boolean"}
+  }
+})";
+
 constexpr const char* kTextSchema = R"({"type": "string"})";
 constexpr const char* kAnyObjectSchema = R"({"type": "object"})";
 
@@ -197,6 +236,38 @@ void only_fields(const json& body, std::initializer_list<const char*> allowed) {
       throw_usage("unknown field '" + key + "'");
     }
   }
+}
+
+std::vector<std::pair<std::string, std::string>> variants_field(const json& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const json& variants = field(body, "variants");
+  if (variants.is_null()) return out;
+  if (!variants.is_object()) throw_usage("field 'variants' must be an object of account ref to text");
+  for (const auto& [ref, text] : variants.items()) {
+    if (!text.is_string()) throw_usage("variant for '" + ref + "' must be a string");
+    out.emplace_back(ref, text.get<std::string>());
+  }
+  return out;
+}
+
+// A network rejecting an account's credentials is ErrorKind::auth, which the
+// wrapper would answer 401 + WWW-Authenticate: a client would then blame its
+// own API token. It is the account that needs re-linking: 422, code "auth".
+template <typename F>
+Reply network_auth_as_422(F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::auth) throw;
+    return Reply::error(422, kind_name(e.kind()), e.what());
+  }
+}
+
+Reply no_content() {
+  Reply r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
 }
 
 std::int64_t positive_integer(std::string_view text) {
@@ -287,13 +358,7 @@ Reply create_post(Call& call) {
   request.draft = bool_field(body, "draft");
   request.tags = strings_field(body, "tags", false);
   request.key = stored_key(call, string_field(body, "key", false));
-  if (const json& variants = field(body, "variants"); !variants.is_null()) {
-    if (!variants.is_object()) throw_usage("field 'variants' must be an object of account ref to text");
-    for (const auto& [ref, text] : variants.items()) {
-      if (!text.is_string()) throw_usage("variant for '" + ref + "' must be a string");
-      request.variants.emplace_back(ref, text.get<std::string>());
-    }
-  }
+  request.variants = variants_field(body);
   request.thread = string_field(body, "thread", false);
   request.cw = string_field(body, "cw", false);
   request.language = string_field(body, "language", false);
@@ -305,10 +370,7 @@ Reply show_post(Call& call) { return Reply::json(post_json(call, app::get_post(c
 
 Reply delete_post(Call& call) {
   app::delete_post(call.ctx, call.id_param("id"));
-  Reply r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
+  return no_content();
 }
 
 Reply cancel_post(Call& call) {
@@ -326,6 +388,28 @@ Reply retry_post(Call& call) {
   return Reply::json(post_json(call, app::retry_post(call.ctx, call.id_param("id"))));
 }
 
+// PATCH: only the fields present change.
+Reply edit_post(Call& call) {
+  const std::int64_t id = call.id_param("id");
+  const json body = call.json_body();
+  only_fields(body, {"text", "variants", "tags"});
+  app::EditRequest request;
+  request.id = id;
+  if (body.contains("text")) request.text = string_field(body, "text", true);
+  if (body.contains("tags")) request.tags = strings_field(body, "tags", true);
+  request.variants = variants_field(body);
+  if (!request.text && !request.tags && request.variants.empty()) {
+    throw_usage("nothing to change: give text, variants or tags");
+  }
+  return Reply::json(post_json(call, app::edit_post(call.ctx, request)));
+}
+
+// In the foreground, as `post publish`: the answer waits for the networks and
+// shows each target's outcome, so a failed target is still a 200.
+Reply publish_post(Call& call) {
+  return Reply::json(post_json(call, app::publish_post(call.ctx, call.id_param("id"), false).post));
+}
+
 Reply list_accounts(Call& call) {
   json list = json::array();
   for (const auto& a : app::list_accounts(call.ctx)) list.push_back(model::to_json(a));
@@ -335,6 +419,64 @@ Reply list_accounts(Call& call) {
 Reply show_account(Call& call) {
   const std::int64_t id = call.id_param("id");
   return Reply::json(model::to_json(app::resolve_account(call.ctx, std::to_string(id))));
+}
+
+Reply add_account(Call& call) {
+  const json body = call.json_body();
+  only_fields(body, {"platform", "name", "options", "secrets"});
+  app::AddAccountRequest request;
+  request.platform = string_field(body, "platform", true);
+  request.name = string_field(body, "name", false);
+  for (const char* name : {"options", "secrets"}) {
+    const json& v = field(body, name);
+    if (v.is_null()) continue;
+    if (!v.is_object()) throw_usage(std::string("field '") + name + "' must be an object");
+    (std::string_view(name) == "options" ? request.options : request.secrets) = v;
+  }
+  if (request.secrets.contains("refresh_token") && !request.secrets.contains("access_token")) {
+    throw_usage("secrets.refresh_token needs secrets.access_token");
+  }
+  // A feed writes files wherever its path says and a webhook sends requests
+  // wherever its URL says, both as the daemon's user on the daemon's host:
+  // over the API that is the operator's call, not any account holder's.
+  if ((request.platform == "feed" || request.platform == "webhook") &&
+      (call.token == nullptr || !app::has_scope(*call.token, "admin"))) {
+    return Reply::error(403, "forbidden",
+                        request.platform + " accounts write files or send requests from the daemon's host: adding one "
+                                           "needs a token with the admin scope");
+  }
+  // The answer is the stored account, whose JSON form never has secrets.
+  return network_auth_as_422(
+      [&] { return Reply::json(model::to_json(app::add_account(call.ctx, std::move(request))), 201); });
+}
+
+Reply remove_account(Call& call) {
+  app::remove_account(call.ctx, std::to_string(call.id_param("id")));
+  return no_content();
+}
+
+// A network that rejects the account is a 200 with ok false: the check ran,
+// and its answer is that the account needs attention (kind auth: re-link).
+Reply check_account(Call& call) {
+  const auto results = app::check_accounts(call.ctx, {std::to_string(call.id_param("id"))});
+  const app::AccountCheckResult& r = results.at(0);
+  json doc{{"account", r.account.ref()}, {"id", r.account.id}, {"ok", r.ok}};
+  if (r.ok) {
+    doc["handle"] = r.check.handle;
+    doc["expires_at"] = r.check.expires_at ? json(model::format_utc(*r.check.expires_at)) : json();
+    doc["scopes"] = r.check.scopes;
+    doc["detail"] = r.check.detail;
+  } else {
+    doc["error"] = r.problem;
+    doc["kind"] = std::string(kind_name(r.kind));
+    doc["relink"] = r.kind == ErrorKind::auth;
+  }
+  return Reply::json(doc);
+}
+
+Reply refresh_account(Call& call) {
+  const std::string id = std::to_string(call.id_param("id"));
+  return network_auth_as_422([&] { return Reply::json(model::to_json(app::refresh_account(call.ctx, id))); });
 }
 
 Reply check(Call& call) {
@@ -408,15 +550,30 @@ const std::vector<Route>& routes() {
        kAnyObjectSchema, {}},
       {"GET", "/v1/accounts", "accounts:read", list_accounts, "List accounts", 200, "application/json", nullptr,
        kAccountListSchema, {}},
+      {"POST", "/v1/accounts", "accounts:write", add_account,
+       "Add an account with its tokens (secrets are sealed and never returned)", 201, "application/json",
+       kNewAccountSchema, kAccountRef, {}},
       {"GET", "/v1/accounts/{id}", "accounts:read", show_account, "Show an account", 200, "application/json",
        nullptr, kAccountRef, {}},
+      {"DELETE", "/v1/accounts/{id}", "accounts:write", remove_account, "Remove an account", 204, "", nullptr, nullptr,
+       {}},
+      {"POST", "/v1/accounts/{id}/check", "accounts:read", check_account,
+       "Ask the network who the account is: handle, token expiry, scopes (ok false: see error and kind)", 200,
+       "application/json", nullptr, kAccountCheckSchema, {}},
+      {"POST", "/v1/accounts/{id}/refresh", "accounts:write", refresh_account,
+       "Refresh the account's access token now and store the new tokens", 200, "application/json", nullptr,
+       kAccountRef, {}},
       {"GET", "/v1/posts", "posts:read", list_posts, "List posts, newest first", 200, "application/json", nullptr,
        kPostListSchema, {kStatus, kTo, kLimit, kCursor}},
       {"POST", "/v1/posts", "posts:write", create_post, "Create a post (201; 200 when the key was used before)", 201,
        "application/json", kNewPostSchema, kPostRef, {}},
       {"GET", "/v1/posts/{id}", "posts:read", show_post, "Show a post with its targets", 200, "application/json",
        nullptr, kPostRef, {}},
+      {"PATCH", "/v1/posts/{id}", "posts:write", edit_post, "Change the text, variants or tags", 200,
+       "application/json", kEditPostSchema, kPostRef, {}},
       {"DELETE", "/v1/posts/{id}", "posts:write", delete_post, "Delete a post", 204, "", nullptr, nullptr, {}},
+      {"POST", "/v1/posts/{id}/publish", "posts:write", publish_post,
+       "Publish the unfinished targets now and answer when done", 200, "application/json", nullptr, kPostRef, {}},
       {"POST", "/v1/posts/{id}/cancel", "posts:write", cancel_post, "Cancel the unfinished targets", 200,
        "application/json", nullptr, kPostRef, {}},
       {"POST", "/v1/posts/{id}/schedule", "posts:write", schedule_post, "Schedule draft or scheduled targets", 200,
@@ -521,6 +678,10 @@ nlohmann::json openapi() {
     if (r.request_schema != nullptr) {
       responses["413"] = error_response("Body larger than daemon.http.max_body");
       responses["422"] = error_response("Content rejected by a network's rules");
+    }
+    if (std::string_view(r.path).starts_with("/v1/accounts") && std::string_view(r.method) == "POST" &&
+        r.handler != check_account) {
+      responses["422"] = error_response("The network rejected the account's credentials (code auth: re-link)");
     }
     if (std::string_view(r.path) == "/health") responses["503"] = error_response("Store or loop unavailable");
     if (std::string_view(r.path).starts_with("/v1/")) responses["500"] = error_response("Internal failure");

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/http/server.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "common/app/tokens.hpp"
@@ -53,6 +58,58 @@ std::string_view code_for_status(int status) {
   }
 }
 
+// How long a browser may cache a preflight answer, in seconds.
+constexpr const char* kPreflightMaxAge = "600";
+
+// The oldest queued OpenSSL error as text, and the queue emptied: errors left
+// behind would be blamed on the next, unrelated TLS call of this thread.
+std::string openssl_error() {
+  const unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  if (code == 0) return "no detail from OpenSSL";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+// With no callback OpenSSL would prompt for a key's passphrase on the
+// terminal, which a daemon does not have: an encrypted key fails instead.
+int refuse_passphrase(char*, int, int, void*) { return 0; }
+
+// An HTTPS server, or Error(usage) naming the file and what is wrong with it:
+// a daemon that was asked for TLS must never fall back to plain HTTP.
+std::unique_ptr<httplib::Server> make_tls_server(const std::string& cert, const std::string& key) {
+  if (cert.empty() || key.empty()) {
+    throw_usage("daemon.tls.cert and daemon.tls.key go together: set both (PEM files) or neither");
+  }
+  for (const auto& [name, path] : {std::pair{"daemon.tls.cert", &cert}, std::pair{"daemon.tls.key", &key}}) {
+    std::ifstream in(*path);
+    if (!in) throw_usage(std::string("cannot read ") + name + " " + *path + ": " + std::strerror(errno));
+  }
+  std::string problem;
+  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+    SSL_CTX_set_default_passwd_cb(&ctx, refuse_passphrase);
+    if (SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) != 1) {
+      problem = "daemon.tls.cert " + cert + " is not a PEM certificate: " + openssl_error();
+      return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      problem = "daemon.tls.key " + key + " is not an unencrypted PEM private key matching daemon.tls.cert: " +
+                openssl_error();
+      return false;
+    }
+    if (SSL_CTX_check_private_key(&ctx) != 1) {
+      problem = "daemon.tls.key " + key + " does not belong to the certificate in " + cert + ": " + openssl_error();
+      return false;
+    }
+    return true;
+  });
+  if (!server->is_valid()) throw_usage(problem.empty() ? "cannot set up TLS: " + openssl_error() : problem);
+  return server;
+}
+
 void apply(const Reply& reply, httplib::Response& res) {
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
@@ -86,7 +143,7 @@ struct Server::Impl {
   ServerOptions options;
   Services& services;
   RateLimiter limiter;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;  // an SSLServer with TLS; made by start()
   std::thread thread;
   int port = 0;
   bool started = false;
@@ -127,12 +184,56 @@ struct Server::Impl {
       reply = run(*route, req, std::move(params));
     }
     apply(reply, res);
+    add_cors(req, res);
     const std::string label = route ? route->path : "unmatched";
     services.metrics.count_request(req.method, label, reply.status);
     // The path pattern, never the query or headers: those may carry secrets.
     spdlog::debug("http method={} route={} status={} ms={}", req.method, label, reply.status,
                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_at)
                       .count());
+  }
+
+  // The request's Origin when it is one of daemon.http.cors_origins, else
+  // empty. Exact comparison: origins are what the browser sends, byte for byte.
+  std::string allowed_origin(const httplib::Request& req) const {
+    const std::string origin = req.get_header_value("Origin");
+    if (origin.empty()) return {};
+    const auto& list = options.cors_origins;
+    return std::find(list.begin(), list.end(), origin) != list.end() ? origin : std::string();
+  }
+
+  // A browser lets the page read an answer only with these headers; a page
+  // from any other origin gets none and is refused by its own browser.
+  void add_cors(const httplib::Request& req, httplib::Response& res) const {
+    const std::string origin = allowed_origin(req);
+    if (origin.empty()) return;
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate");
+    res.set_header("Vary", "Origin");
+  }
+
+  // A CORS preflight: no token (browsers never send one here), no rate
+  // limit, and an answer only for paths the table serves.
+  void preflight(const httplib::Request& req, httplib::Response& res) {
+    std::string methods;
+    for (const auto& r : routes()) {
+      std::map<std::string, std::string> p;
+      if (match(r.path, req.path, p)) methods += (methods.empty() ? "" : ", ") + std::string(r.method);
+    }
+    if (methods.empty()) {
+      apply(Reply::error(404, "not_found", "no route " + req.path), res);
+    } else {
+      res.status = 204;
+      res.set_header("Allow", methods + ", OPTIONS");
+      if (const std::string origin = allowed_origin(req); !origin.empty()) {
+        res.set_header("Access-Control-Allow-Origin", origin);
+        res.set_header("Access-Control-Allow-Methods", methods);
+        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        res.set_header("Access-Control-Max-Age", kPreflightMaxAge);
+        res.set_header("Vary", "Origin");
+      }
+    }
+    services.metrics.count_request(req.method, methods.empty() ? "unmatched" : "preflight", res.status);
   }
 
   Reply run(const Route& route, const httplib::Request& req, std::map<std::string, std::string> params) {
@@ -198,7 +299,9 @@ int Server::port() const { return impl_->port; }
 void Server::start() {
   auto& impl = *impl_;
   const auto [host, port] = parse_listen(impl.options.listen);
-  auto& svr = impl.server;
+  const bool tls = !impl.options.tls_cert.empty() || !impl.options.tls_key.empty();
+  impl.server = tls ? make_tls_server(impl.options.tls_cert, impl.options.tls_key) : std::make_unique<httplib::Server>();
+  auto& svr = *impl.server;
   const int threads = std::max(1, impl.options.threads);
   // httplib takes ownership of the queue it gets from this factory (its API
   // wants a raw pointer); the pool bounds how many requests run at once.
@@ -218,6 +321,7 @@ void Server::start() {
   svr.Delete(".*", handler);
   svr.Put(".*", handler);
   svr.Patch(".*", handler);
+  svr.Options(".*", [&impl](const httplib::Request& req, httplib::Response& res) { impl.preflight(req, res); });
   // Statuses httplib answers itself (413 for a body over the limit, 400 for
   // a malformed request) get the same JSON error body as ours.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([&impl](const httplib::Request& req,
@@ -226,6 +330,7 @@ void Server::start() {
     std::string message = "HTTP " + std::to_string(res.status);
     if (res.status == 413) message = "the request body is larger than " + std::to_string(impl.options.max_body) + " bytes";
     apply(Reply::error(res.status, code_for_status(res.status), message), res);
+    impl.add_cors(req, res);
     impl.services.metrics.count_request(req.method, "unmatched", res.status);
     return httplib::Server::HandlerResponse::Handled;
   }));
@@ -248,15 +353,15 @@ void Server::start() {
     std::filesystem::rename(tmp, impl.options.port_file, ec);
     if (ec) throw_permanent("cannot write the port file " + impl.options.port_file + ": " + ec.message());
   }
-  spdlog::info("listening on {}:{} max_body={} rate_limit={}/s", host, bound, impl.options.max_body,
-               impl.options.rate_limit);
+  spdlog::info("listening on {}://{}:{} max_body={} rate_limit={}/s cors_origins={}", tls ? "https" : "http", host,
+               bound, impl.options.max_body, impl.options.rate_limit, impl.options.cors_origins.size());
 }
 
 void Server::stop() {
   auto& impl = *impl_;
   if (!impl.started) return;
   impl.started = false;
-  impl.server.stop();
+  impl.server->stop();
   if (impl.thread.joinable()) impl.thread.join();
 }
 

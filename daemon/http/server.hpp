@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/app/context.hpp"
 #include "daemon/http/routes.hpp"
@@ -21,6 +22,11 @@ struct ServerOptions {
   int max_body = 1 << 20;
   int rate_limit = 20;    // per token per second; 0: off
   int threads = 8;
+  // Exact browser origins allowed to call the API (CORS); empty: none.
+  std::vector<std::string> cors_origins;
+  // PEM files; both set: HTTPS only. One without the other is an error.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class Server {
@@ -32,8 +38,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   /// Binds and starts serving on a thread of its own. Throws Error(usage) for
-  /// a malformed HOST:PORT and Error(permanent) when the address cannot be
-  /// bound or the port file cannot be written.
+  /// a malformed HOST:PORT or a TLS certificate or key that is missing,
+  /// unreadable, not PEM or not a pair, and Error(permanent) when the address
+  /// cannot be bound or the port file cannot be written.
   void start();
   /// The bound port (valid after start()).
   int port() const;

@@ -9,10 +9,24 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <thread>
 
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "common/http/client.hpp"
+#include "common/oauth/oauth2.hpp"
+#include "common/oauth/pkce.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/fakes/mastodon_server.hpp"
+#include "tests/fakes/oauth_server.hpp"
+#include "tests/fakes/x_server.hpp"
 
 namespace multivio::e2e {
 namespace {
@@ -45,14 +59,17 @@ class Api {
   }
 
   bool up() const { return port_ > 0; }
+  int port() const { return port_; }
   std::string log() const { return daemon_.stderr_text(); }
   Process& daemon() { return daemon_; }
 
   http::Response call(const std::string& method, const std::string& path, const std::string& token = "",
-                      const std::string& body = "", const std::string& authorization = "") {
+                      const std::string& body = "", const std::string& authorization = "",
+                      const http::Headers& extra = {}) {
     http::Request r;
     r.method = method;
     r.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    r.headers = extra;
     if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
     if (!authorization.empty()) r.headers.emplace_back("Authorization", authorization);
     if (!body.empty() || method == "POST") {
@@ -92,6 +109,13 @@ std::string error_code(const http::Response& r) {
   return j["error"].value("code", "");
 }
 
+// A failure: the status, the JSON error body's code, a JSON content type.
+void expect_error(const http::Response& r, int status, const std::string& code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(error_code(r), code) << r.body;
+  EXPECT_THAT(r.header("Content-Type").value_or(""), HasSubstr("application/json"));
+}
+
 class RestTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -105,8 +129,8 @@ class RestTest : public testing::Test {
     }
     ASSERT_EQ(box_.cli({"account", "add", "feed", "--name", "local-feed", "--path", box_.dir() + "/feed-local"}).code,
               0);
-    alice_ = token("alice", "posts:read,posts:write,accounts:read");
-    bob_ = token("bob", "posts:read,posts:write,accounts:read");
+    alice_ = token("alice", "posts:read,posts:write,accounts:read,accounts:write");
+    bob_ = token("bob", "posts:read,posts:write,accounts:read,accounts:write");
     api_ = std::make_unique<Api>(box_, box_.dir() + "/port");
     if (!api_->up()) GTEST_SKIP() << "the listener did not start (no loopback socket?): " << api_->log();
   }
@@ -232,11 +256,7 @@ TEST_F(RestTest, PostsSuccessPaths) {
 }
 
 TEST_F(RestTest, PostsErrorPaths) {
-  const auto expect = [&](const http::Response& r, int status, const std::string& code) {
-    EXPECT_EQ(r.status, status) << r.body;
-    EXPECT_EQ(error_code(r), code) << r.body;
-    EXPECT_THAT(r.header("Content-Type").value_or(""), HasSubstr("application/json"));
-  };
+  const auto expect = expect_error;
   expect(api_->call("POST", "/v1/posts", alice_, "{not json"), 400, "usage");
   expect(api_->call("POST", "/v1/posts", alice_, "[1,2]"), 400, "usage");
   expect(api_->post("/v1/posts", alice_, {{"to", {"feed:alice-feed"}}}), 400, "usage");
@@ -266,6 +286,46 @@ TEST_F(RestTest, PostsErrorPaths) {
   auto r = api_->call("PUT", "/v1/posts", alice_, "{}");
   expect(r, 405, "method_not_allowed");
   EXPECT_EQ(r.header("Allow").value_or(""), "GET, POST");
+}
+
+TEST_F(RestTest, EditThenPublishInTheForeground) {
+  const json post = draft(alice_, "alice-feed", "before");
+  const std::string id = std::to_string(post["id"].get<long long>());
+  auto r = api_->call("PATCH", "/v1/posts/" + id, alice_, json{{"text", "after"}, {"tags", {"x", "y"}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["text"], "after");
+  EXPECT_EQ(body_of(r)["tags"], json({"x", "y"}));
+  r = api_->call("PATCH", "/v1/posts/" + id, alice_, json{{"variants", {{"feed:alice-feed", "alice's variant"}}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["text"], "after") << "a PATCH without text keeps it";
+  EXPECT_EQ(body_of(r)["tags"], json({"x", "y"}));
+
+  // Publish now: the answer comes after the network (here the feed) took it.
+  r = api_->post("/v1/posts/" + id + "/publish", alice_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["status"], "published") << r.body;
+  EXPECT_EQ(body_of(r)["targets"][0]["status"], "published");
+  EXPECT_THAT(read_file(box_.dir() + "/feed-alice/feed.jsonl"), HasSubstr("alice's variant"));
+
+  expect_error(api_->post("/v1/posts/" + id + "/publish", alice_, json::object()), 400, "usage");
+  expect_error(api_->post("/v1/posts/999999/publish", alice_, json::object()), 404, "not_found");
+}
+
+TEST_F(RestTest, EditErrorPathsChangeNothing) {
+  const std::string id = std::to_string(draft(alice_, "alice-feed", "kept")["id"].get<long long>());
+  const std::string path = "/v1/posts/" + id;
+  expect_error(api_->call("PATCH", path, alice_, "{}"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, "{oops"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, R"({"text": 5})"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, R"({"tags": "a"})"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, R"({"to": ["feed:bob-feed"]})"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, R"({"variants": {"feed:alice-feed": 1}})"), 400, "usage");
+  expect_error(api_->call("PATCH", path, alice_, R"({"variants": {"feed:nope": "x"}})"), 404, "not_found");
+  expect_error(api_->call("PATCH", path, alice_, R"({"text": "   "})"), 422, "validation");
+  expect_error(api_->call("PATCH", "/v1/posts/999999", alice_, R"({"text": "x"})"), 404, "not_found");
+  const auto r = api_->get(path, alice_);
+  EXPECT_EQ(body_of(r)["text"], "kept") << r.body;
+  EXPECT_EQ(body_of(r)["status"], "draft");
 }
 
 TEST_F(RestTest, AccountsAndCheck) {
@@ -311,7 +371,9 @@ TEST_F(RestTest, UsersCannotSeeOrTouchEachOthersResources) {
              {"DELETE", "/v1/posts/" + foreign, ""},
              {"POST", "/v1/posts/" + foreign + "/cancel", "{}"},
              {"POST", "/v1/posts/" + foreign + "/retry", "{}"},
-             {"POST", "/v1/posts/" + foreign + "/schedule", R"({"at": "in 1h"})"}}) {
+             {"POST", "/v1/posts/" + foreign + "/schedule", R"({"at": "in 1h"})"},
+             {"PATCH", "/v1/posts/" + foreign, R"({"text": "bob was here"})"},
+             {"POST", "/v1/posts/" + foreign + "/publish", "{}"}}) {
       const auto r = api_->call(method, path, bob_, body);
       EXPECT_EQ(r.status, 404) << method << " " << path << ": " << r.body;
       EXPECT_EQ(error_code(r), "not_found") << method << " " << path;
@@ -327,7 +389,18 @@ TEST_F(RestTest, UsersCannotSeeOrTouchEachOthersResources) {
     EXPECT_EQ(api_->post("/v1/posts", bob_, {{"text", "x"}, {"to", {ref}}, {"draft", true}}).status, 404) << ref;
     EXPECT_EQ(api_->post("/v1/check", bob_, {{"text", "x"}, {"to", {ref}}}).status, 404) << ref;
   }
-  EXPECT_EQ(api_->get("/v1/accounts/" + a_acct, bob_).status, 404);
+  const std::string l_acct = std::to_string(box_.json({"account", "show", "feed:local-feed"})["id"].get<long long>());
+  for (const std::string& foreign : {a_acct, l_acct}) {
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/v1/accounts/" + foreign},
+             {"DELETE", "/v1/accounts/" + foreign},
+             {"POST", "/v1/accounts/" + foreign + "/check"},
+             {"POST", "/v1/accounts/" + foreign + "/refresh"}}) {
+      const auto r = api_->call(method, path, bob_, method == "POST" ? "{}" : "");
+      EXPECT_EQ(r.status, 404) << method << " " << path << ": " << r.body;
+      EXPECT_EQ(error_code(r), "not_found") << method << " " << path;
+    }
+  }
   EXPECT_EQ(api_->get("/v1/posts?to=feed:alice-feed", bob_).status, 404);
   auto r = api_->get("/v1/accounts", bob_);
   ASSERT_EQ(body_of(r)["accounts"].size(), 1u) << r.body;
@@ -345,6 +418,9 @@ TEST_F(RestTest, UsersCannotSeeOrTouchEachOthersResources) {
   r = api_->get("/v1/posts/" + a, alice_);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(body_of(r)["status"], "draft");
+  EXPECT_EQ(body_of(r)["text"], "alice's secret plans");
+  EXPECT_EQ(api_->get("/v1/accounts/" + a_acct, alice_).status, 200) << "alice's account is still there";
+  EXPECT_EQ(box_.json({"account", "show", "feed:local-feed"})["name"], "local-feed");
   EXPECT_EQ(body_of(api_->get("/v1/posts", alice_))["posts"].size(), 2u);
   const auto cli_list = box_.json({"post", "list"});
   EXPECT_EQ(cli_list.size(), 1u) << cli_list.dump();
@@ -384,8 +460,16 @@ TEST_F(RestTest, TokensThatAreMissingBadExpiredRevokedOrLackAScope) {
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(error_code(r), "forbidden");
   EXPECT_EQ(api_->call("DELETE", "/v1/posts/1", reader).status, 403);
+  EXPECT_EQ(api_->call("PATCH", "/v1/posts/1", reader, R"({"text": "x"})").status, 403);
+  EXPECT_EQ(api_->post("/v1/posts/1/publish", reader, json::object()).status, 403);
   const std::string accounts_only = token("alice", "accounts:read");
   EXPECT_EQ(api_->get("/v1/posts", accounts_only).status, 403);
+  // accounts:read may check an account; adding, removing and refreshing need accounts:write.
+  EXPECT_EQ(api_->post("/v1/accounts", accounts_only, {{"platform", "feed"}}).status, 403);
+  EXPECT_EQ(api_->call("DELETE", "/v1/accounts/1", accounts_only).status, 403);
+  EXPECT_EQ(api_->post("/v1/accounts/1/refresh", accounts_only, json::object()).status, 403);
+  EXPECT_EQ(api_->post("/v1/accounts/999999/check", accounts_only, json::object()).status, 404);
+  EXPECT_EQ(api_->post("/v1/accounts/999999/check", reader, json::object()).status, 403);
   EXPECT_EQ(api_->get("/v1/accounts", accounts_only).status, 200);
   EXPECT_EQ(api_->get("/v1/accounts", reader).status, 403);
 
@@ -402,6 +486,397 @@ TEST_F(RestTest, OversizedBodiesAre413AndTheListenerCarriesOn) {
   const json fits{{"text", std::string(3'000, 'x')}, {"to", {"feed:alice-feed"}}, {"draft", true}};
   EXPECT_EQ(api_->post("/v1/posts", alice_, fits).status, 201);
   EXPECT_EQ(api_->get("/health").status, 200);
+}
+
+// Adding accounts with their tokens over the API, against the fake Mastodon
+// and X servers: check, refresh and remove, and secrets that never come back.
+class RestAccountsTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      mastodon_ = std::make_unique<fakes::MastodonServer>();
+      oauth_ = std::make_unique<fakes::OAuthServer>();
+      x_ = std::make_unique<fakes::XServer>(oauth_.get());
+    } catch (const std::exception& e) {
+      GTEST_SKIP() << "cannot bind a loopback socket: " << e.what();
+    }
+    mastodon_->set_access_token("masto-secret-token");
+    oauth_->add_client({"x-rest-client", "", fakes::OAuthServer::ClientAuthMethod::any, {}, true});
+    ASSERT_EQ(box_.cli({"init"}).code, 0);
+    box_.append_config("daemon: {http: {rate_limit: 10000}}\nplatforms:\n  x:\n    api_base: " + x_->base_url() +
+                       "\n    auth_base: " + x_->base_url() + "\n    client_id: x-rest-client\n");
+    ASSERT_EQ(box_.cli({"user", "add", "alice"}).code, 0);
+    writer_ = box_.json({"token", "create", "--user", "alice", "--scope", "accounts:read,accounts:write"})["token"];
+    api_ = std::make_unique<Api>(box_, box_.dir() + "/port");
+    if (!api_->up()) GTEST_SKIP() << "the listener did not start: " << api_->log();
+  }
+
+  // Tokens from a real code exchange at the fake X, as a client would hold them.
+  oauth::TokenSet x_tokens() {
+    auto client = http::make_client();
+    const oauth::Pkce pkce = oauth::make_pkce();
+    const std::string redirect = "http://127.0.0.1:9/callback";
+    oauth::OAuth2Config c;
+    c.token_url = x_->base_url() + "/2/oauth2/token";
+    c.client_id = "x-rest-client";
+    return oauth::exchange_code(*client, c, oauth_->issue_code("x-rest-client", redirect, pkce.challenge), redirect,
+                                pkce.verifier, std::chrono::system_clock::now());
+  }
+
+  Sandbox box_;
+  std::unique_ptr<fakes::MastodonServer> mastodon_;
+  std::unique_ptr<fakes::OAuthServer> oauth_;
+  std::unique_ptr<fakes::XServer> x_;
+  std::string writer_;
+  std::unique_ptr<Api> api_;
+};
+
+// Feed paths and webhook URLs act from the daemon's host: only an admin
+// token may add them over the API.
+TEST_F(RestAccountsTest, FeedAndWebhookAccountsNeedTheAdminScope) {
+  const json webhook = {{"platform", "webhook"}, {"name", "w"}, {"options", {{"url", "http://127.0.0.1:9/hook"}}}};
+  const json feed = {{"platform", "feed"}, {"name", "f"}, {"options", {{"path", box_.dir() + "/rest-feed"}}}};
+  expect_error(api_->post("/v1/accounts", writer_, webhook), 403, "forbidden");
+  expect_error(api_->post("/v1/accounts", writer_, feed), 403, "forbidden");
+  EXPECT_TRUE(box_.json({"--as", "alice", "account", "list"}).empty()) << "nothing was added";
+  const std::string admin = box_.json({"token", "create", "--user", "alice", "--scope", "admin"})["token"];
+  EXPECT_EQ(api_->post("/v1/accounts", admin, webhook).status, 201);
+  EXPECT_EQ(api_->post("/v1/accounts", admin, feed).status, 201);
+}
+
+TEST_F(RestAccountsTest, AddCheckRefreshAndRemove) {
+  auto r = api_->post("/v1/accounts", writer_,
+                      {{"platform", "mastodon"},
+                       {"name", "m"},
+                       {"options", {{"instance", mastodon_->base_url()}}},
+                       {"secrets", {{"access_token", "masto-secret-token"}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json masto = body_of(r);
+  EXPECT_EQ(masto["ref"], "mastodon:m");
+  EXPECT_EQ(masto["has_secrets"], true);
+  EXPECT_EQ(r.body.find("masto-secret-token"), std::string::npos) << "secrets are never echoed";
+  const std::string m = std::to_string(masto["id"].get<long long>());
+  EXPECT_EQ(box_.json({"--as", "alice", "account", "list"}).size(), 1u) << "it is alice's account";
+
+  r = api_->post("/v1/accounts/" + m + "/check", writer_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["ok"], true) << r.body;
+  EXPECT_THAT(body_of(r)["handle"].get<std::string>(), HasSubstr("alice"));
+  EXPECT_TRUE(body_of(r).contains("expires_at"));
+  EXPECT_TRUE(body_of(r)["scopes"].is_array());
+  // Mastodon tokens do not expire: nothing to refresh.
+  expect_error(api_->post("/v1/accounts/" + m + "/refresh", writer_, json::object()), 400, "usage");
+
+  // The instance stops accepting the token: the check still answers 200,
+  // with ok false and kind auth (re-link), and the account turns unhealthy.
+  mastodon_->set_access_token("another-token");
+  r = api_->post("/v1/accounts/" + m + "/check", writer_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["ok"], false);
+  EXPECT_EQ(body_of(r)["kind"], "auth");
+  EXPECT_EQ(body_of(r)["relink"], true);
+  EXPECT_FALSE(body_of(r)["error"].get<std::string>().empty());
+  EXPECT_EQ(body_of(api_->get("/v1/accounts/" + m, writer_))["healthy"], false);
+
+  // X with OAuth 2.0 tokens: refresh goes to the token endpoint and stores
+  // the rotated tokens; the answer is the account, without them.
+  const auto tokens = x_tokens();
+  r = api_->post("/v1/accounts", writer_,
+                 {{"platform", "x"},
+                  {"name", "main"},
+                  {"secrets",
+                   {{"access_token", tokens.access_token}, {"refresh_token", tokens.refresh_token}, {"expires_in", 7200}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string x = std::to_string(body_of(r)["id"].get<long long>());
+  r = api_->post("/v1/accounts/" + x + "/refresh", writer_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["ref"], "x:main");
+  EXPECT_EQ(r.body.find(tokens.refresh_token), std::string::npos);
+  EXPECT_EQ(r.body.find("access_token"), std::string::npos);
+  EXPECT_EQ(x_->count("POST /2/oauth2/token"), 2u) << "the test's exchange, then the refresh";
+  r = api_->post("/v1/accounts/" + x + "/check", writer_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["ok"], true) << r.body;
+  EXPECT_TRUE(body_of(r)["expires_at"].is_string()) << r.body;
+
+  // Remove: 204, then the id is gone for every route.
+  r = api_->call("DELETE", "/v1/accounts/" + m, writer_);
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_TRUE(r.body.empty());
+  expect_error(api_->get("/v1/accounts/" + m, writer_), 404, "not_found");
+  expect_error(api_->call("DELETE", "/v1/accounts/" + m, writer_), 404, "not_found");
+  expect_error(api_->post("/v1/accounts/" + m + "/check", writer_, json::object()), 404, "not_found");
+
+  // Neither the tokens nor the secrets reach the daemon's log.
+  for (const std::string& secret : {writer_, std::string("masto-secret-token"), tokens.access_token,
+                                    tokens.refresh_token}) {
+    EXPECT_EQ(api_->log().find(secret), std::string::npos);
+  }
+}
+
+TEST_F(RestAccountsTest, AddErrorPathsStoreNothing) {
+  const auto add = [&](const json& body) { return api_->post("/v1/accounts", writer_, body); };
+  // Feed accounts need the admin scope over the API (see the test above).
+  const std::string admin = box_.json({"token", "create", "--user", "alice", "--scope", "admin"})["token"];
+  const auto add_as_admin = [&](const json& body) { return api_->post("/v1/accounts", admin, body); };
+  expect_error(api_->call("POST", "/v1/accounts", writer_, "{nope"), 400, "usage");
+  expect_error(add({{"name", "m"}}), 400, "usage");
+  expect_error(add({{"platform", 7}}), 400, "usage");
+  expect_error(add({{"platform", "myspace"}}), 400, "usage");
+  expect_error(add({{"platform", "mastodon"}, {"secrets", {{"access_token", "t"}}}}), 400, "usage");  // no instance
+  expect_error(add({{"platform", "mastodon"}, {"options", "x"}}), 400, "usage");
+  expect_error(add({{"platform", "mastodon"}, {"options", {{"instance", mastodon_->base_url()}}}, {"secrets", "t"}}),
+               400, "usage");
+  expect_error(add_as_admin({{"platform", "feed"}, {"name", "bad name!"}, {"options", {{"path", box_.dir() + "/f"}}}}),
+               400, "usage");
+  expect_error(add({{"platform", "feed"}, {"options", {{"path", box_.dir() + "/f"}}}, {"token", "x"}}), 400, "usage");
+  // Credentials the network needs but the body lacks: the account is the
+  // problem, not the caller's API token (422, never 401).
+  auto r = add({{"platform", "mastodon"}, {"options", {{"instance", mastodon_->base_url()}}}});
+  expect_error(r, 422, "auth");
+  EXPECT_FALSE(r.header("WWW-Authenticate").has_value());
+  expect_error(add({{"platform", "x"}, {"secrets", {{"refresh_token", "r"}}}}), 400, "usage");
+  EXPECT_EQ(body_of(api_->get("/v1/accounts", writer_))["accounts"].size(), 0u);
+
+  // A taken name is refused and the first account stays.
+  ASSERT_EQ(add_as_admin({{"platform", "feed"}, {"name", "f"}, {"options", {{"path", box_.dir() + "/f"}}}}).status, 201);
+  expect_error(add_as_admin({{"platform", "feed"}, {"name", "f"}, {"options", {{"path", box_.dir() + "/g"}}}}), 400,
+               "usage");
+  EXPECT_EQ(body_of(api_->get("/v1/accounts", writer_))["accounts"].size(), 1u);
+}
+
+TEST(RestCors, PreflightAndAnswersCarryCorsHeadersForAllowedOriginsOnly) {
+  Sandbox box;
+  ASSERT_EQ(box.cli({"init"}).code, 0);
+  box.append_config("daemon: {http: {rate_limit: 10000, cors_origins: [https://app.example.com]}}");
+  ASSERT_EQ(box.cli({"user", "add", "alice"}).code, 0);
+  const std::string token = box.json({"token", "create", "--user", "alice", "--scope", "posts:read"})["token"];
+  Api api(box, box.dir() + "/port");
+  if (!api.up()) GTEST_SKIP() << "the listener did not start: " << api.log();
+  const http::Headers allowed{{"Origin", "https://app.example.com"}};
+  const http::Headers evil{{"Origin", "https://evil.example.com"}};
+  const http::Headers asking{{"Access-Control-Request-Method", "POST"},
+                             {"Access-Control-Request-Headers", "authorization, content-type"}};
+  const auto with = [](http::Headers a, const http::Headers& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+
+  // The preflight needs no token and names the path's methods.
+  auto r = api.call("OPTIONS", "/v1/posts", "", "", "", with(allowed, asking));
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
+  EXPECT_EQ(r.header("Access-Control-Allow-Methods").value_or(""), "GET, POST");
+  EXPECT_EQ(r.header("Access-Control-Allow-Headers").value_or(""), "Authorization, Content-Type");
+  EXPECT_EQ(r.header("Access-Control-Max-Age").value_or(""), "600");
+  EXPECT_EQ(r.header("Vary").value_or(""), "Origin");
+  r = api.call("OPTIONS", "/v1/posts/7", "", "", "", with(allowed, asking));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.header("Access-Control-Allow-Methods").value_or(""), "GET, PATCH, DELETE");
+
+  // Another origin, or none: no CORS header at all, so the browser refuses.
+  for (const auto& headers : {with(evil, asking), asking}) {
+    r = api.call("OPTIONS", "/v1/posts", "", "", "", headers);
+    EXPECT_EQ(r.status, 204);
+    EXPECT_FALSE(r.header("Access-Control-Allow-Origin").has_value());
+    EXPECT_FALSE(r.header("Access-Control-Allow-Methods").has_value());
+    EXPECT_FALSE(r.header("Access-Control-Allow-Headers").has_value());
+  }
+  expect_error(api.call("OPTIONS", "/v1/nothing", "", "", "", with(allowed, asking)), 404, "not_found");
+
+  // Real answers: success and errors alike carry the origin, so the page
+  // can read why it failed; a foreign origin's answers carry nothing.
+  r = api.call("GET", "/v1/posts", token, "", "", allowed);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
+  EXPECT_EQ(r.header("Vary").value_or(""), "Origin");
+  r = api.call("GET", "/v1/posts", "", "", "", allowed);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
+  r = api.call("GET", "/v1/posts", token, "", "", evil);
+  EXPECT_EQ(r.status, 200) << "CORS is the browser's guard; the token still decides";
+  EXPECT_FALSE(r.header("Access-Control-Allow-Origin").has_value());
+  EXPECT_FALSE(r.header("Vary").has_value());
+  r = api.call("GET", "/health", "", "", "", {{"Origin", "https://app.example.com:8443"}});
+  EXPECT_FALSE(r.header("Access-Control-Allow-Origin").has_value()) << "origins match exactly, port included";
+}
+
+TEST_F(RestTest, NoCorsHeadersWithoutConfiguredOrigins) {
+  for (const auto& method : {"GET", "OPTIONS"}) {
+    const auto r = api_->call(method, "/v1/posts", alice_, "", "", {{"Origin", "http://127.0.0.1:5173"}});
+    EXPECT_LT(r.status, 300) << method << ": " << r.body;
+    EXPECT_FALSE(r.header("Access-Control-Allow-Origin").has_value()) << method;
+  }
+}
+
+// ---- TLS ---------------------------------------------------------------------
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Pkey p256_key() {
+  Pkey key(EVP_EC_gen("P-256"));
+  if (!key) throw std::runtime_error("EVP_EC_gen failed");
+  return key;
+}
+
+// A self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1, so
+// a client that verifies the host accepts it), valid for a day.
+std::unique_ptr<X509, X509Free> self_signed(EVP_PKEY* key) {
+  std::unique_ptr<X509, X509Free> cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+  X509_set_pubkey(cert.get(), key);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    if (ext == nullptr) throw std::runtime_error("X509V3_EXT_conf_nid failed");
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  if (X509_sign(cert.get(), key, EVP_sha256()) == 0) throw std::runtime_error("X509_sign failed");
+  return cert;
+}
+
+void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
+  std::unique_ptr<BIO, BioFree> out(BIO_new_file(path.c_str(), "w"));
+  if (!out) throw std::runtime_error("cannot write " + path);
+  const int ok = cert != nullptr ? PEM_write_bio_X509(out.get(), cert)
+                                 : PEM_write_bio_PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  if (ok != 1) throw std::runtime_error("cannot write PEM to " + path);
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct CurlFree {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+
+// One GET with libcurl itself (common/http has no CA setting): verifies the
+// peer against `ca_file` and the host name 127.0.0.1.
+struct Fetched {
+  CURLcode code = CURLE_OK;
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+Fetched fetch(const std::string& url, const std::string& ca_file) {
+  Fetched f;
+  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+  char error[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  if (!ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, ca_file.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 15000L);
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &f.body);
+  f.code = curl_easy_perform(curl.get());
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &f.status);
+  f.error = error;
+  return f;
+}
+
+class RestTlsTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(box_.cli({"init"}).code, 0);
+    key_ = p256_key();
+    auto cert = self_signed(key_.get());
+    cert_file_ = box_.dir() + "/cert.pem";
+    key_file_ = box_.dir() + "/key.pem";
+    write_pem(cert_file_, cert.get(), nullptr);
+    write_pem(key_file_, nullptr, key_.get());
+  }
+  void use_tls(const std::string& cert, const std::string& key) const {
+    box_.append_config("daemon: {tls: {cert: '" + cert + "', key: '" + key + "'}}");
+  }
+
+  Sandbox box_;
+  Pkey key_;
+  std::string cert_file_, key_file_;
+};
+
+TEST_F(RestTlsTest, ServesHttpsWithTheConfiguredCertificateAndNoPlainHttp) {
+  use_tls(cert_file_, key_file_);
+  ASSERT_EQ(box_.cli({"user", "add", "alice"}).code, 0);
+  Api api(box_, box_.dir() + "/port");
+  if (!api.up()) GTEST_SKIP() << "the listener did not start: " << api.log();
+  const std::string base = "https://127.0.0.1:" + std::to_string(api.port());
+
+  auto f = fetch(base + "/health", cert_file_);
+  ASSERT_EQ(f.code, CURLE_OK) << f.error << "\n" << api.log();
+  EXPECT_EQ(f.status, 200);
+  EXPECT_EQ(json::parse(f.body)["status"], "ok") << f.body;
+  f = fetch(base + "/v1/posts", cert_file_);
+  EXPECT_EQ(f.code, CURLE_OK) << f.error;
+  EXPECT_EQ(f.status, 401) << "the same routes and wrapper behind TLS";
+
+  // Without the certificate as CA the client refuses the server.
+  f = fetch(base + "/health", box_.dir() + "/no-such-ca.pem");
+  EXPECT_NE(f.code, CURLE_OK);
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  f = fetch("http://127.0.0.1:" + std::to_string(api.port()) + "/health", "");
+  EXPECT_NE(f.code, CURLE_OK) << "HTTP " << f.status << ": " << f.body;
+  EXPECT_NE(f.status, 200);
+  // The listener carries on after that.
+  EXPECT_EQ(fetch(base + "/health", cert_file_).status, 200);
+  EXPECT_THAT(api.log(), HasSubstr("listening on https://127.0.0.1:"));
+}
+
+TEST_F(RestTlsTest, AMissingUnreadableOrMismatchedCertificateStopsTheStartWithExit2) {
+  const auto start = [&](const std::string& cert, const std::string& key) {
+    Sandbox& box = box_;
+    std::filesystem::remove(box.config_file());
+    EXPECT_EQ(box.cli({"init"}).code, 0);
+    if (!cert.empty() || !key.empty()) {
+      box.append_config("daemon: {tls: {cert: '" + cert + "', key: '" + key + "'}}");
+    }
+    return box.daemon_run({"--listen", "127.0.0.1:0"}, 20s);
+  };
+  auto r = start(box_.dir() + "/missing.pem", key_file_);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot read daemon.tls.cert"));
+
+  r = start(cert_file_, "");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("set both"));
+
+  // A file that is not PEM at all.
+  const std::string junk = box_.dir() + "/junk.pem";
+  std::ofstream(junk) << "not a certificate\n";
+  r = start(junk, key_file_);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is not a PEM certificate"));
+
+  // Another key than the certificate's.
+  const Pkey other = p256_key();
+  const std::string other_file = box_.dir() + "/other-key.pem";
+  write_pem(other_file, nullptr, other.get());
+  r = start(cert_file_, other_file);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("daemon.tls.key"));
+  EXPECT_THAT(r.err, HasSubstr(other_file));
 }
 
 TEST(UserAndTokenCommands, ManageUsersAndShowTokensOnce) {

@@ -286,6 +286,26 @@ TEST_F(ConfigTest, OutOfRangeIntegers) {
             file() + ":2: feed.max_entries: must be between 1 and 100000, got 99999999999999999999999");
 }
 
+TEST_F(ConfigTest, RestCorsOriginsAndTls) {
+  EXPECT_TRUE(load_text("").daemon.http_cors_origins.empty()) << "no origin may call the API by default";
+  const Config c = load_text(
+      "daemon:\n  http:\n    cors_origins: [https://app.example.com, http://localhost:5173]\n"
+      "  tls: {cert: /etc/multivio/cert.pem, key: /etc/multivio/key.pem}\n");
+  EXPECT_EQ(c.daemon.http_cors_origins, (std::vector<std::string>{"https://app.example.com", "http://localhost:5173"}));
+  EXPECT_EQ(c.daemon.tls_cert, "/etc/multivio/cert.pem");
+  EXPECT_EQ(c.daemon.tls_key, "/etc/multivio/key.pem");
+  EXPECT_EQ(c.to_json()["daemon"]["http"]["cors_origins"].size(), 2u);
+  // What a browser sends in Origin never has a path or a wildcard; a value
+  // that could never match is an error, not a silent no-op.
+  for (const std::string bad : {"app.example.com", "https://app.example.com/", "https://*.example.com", "*",
+                                "https://app.example.com/ui"}) {
+    EXPECT_EQ(error_for("daemon:\n  http:\n    cors_origins: ['" + bad + "']\n"),
+              file() + ":3: daemon.http.cors_origins: '" + bad +
+                  "' is not an origin like https://app.example.com or http://localhost:5173")
+        << bad;
+  }
+}
+
 TEST_F(ConfigTest, BadDurations) {
   EXPECT_EQ(error_for("daemon:\n  lease: soon\n"),
             file() + ":2: daemon.lease: invalid duration 'soon' (use forms like 30s, 5m, 2h)");

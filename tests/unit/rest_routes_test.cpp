@@ -87,6 +87,38 @@ TEST(Routes, OpenApiDescribesExactlyTheRouteTable) {
   }
 }
 
+TEST(Routes, WritesNeedTheWriteScopesAndChecksOnlyRead) {
+  const std::map<std::pair<std::string, std::string>, std::string> expected{
+      {{"PATCH", "/v1/posts/{id}"}, "posts:write"},
+      {{"POST", "/v1/posts/{id}/publish"}, "posts:write"},
+      {{"POST", "/v1/accounts"}, "accounts:write"},
+      {{"DELETE", "/v1/accounts/{id}"}, "accounts:write"},
+      {{"POST", "/v1/accounts/{id}/refresh"}, "accounts:write"},
+      {{"POST", "/v1/accounts/{id}/check"}, "accounts:read"},
+  };
+  std::size_t found = 0;
+  for (const auto& r : routes()) {
+    const auto it = expected.find({r.method, r.path});
+    if (it == expected.end()) continue;
+    ++found;
+    EXPECT_EQ(r.scope, it->second) << r.method << " " << r.path;
+  }
+  EXPECT_EQ(found, expected.size());
+}
+
+TEST(Routes, AccountSecretsAreWriteOnlyAndNeverInAnAnswer) {
+  const auto doc = openapi();
+  const auto& add = doc.at("paths").at("/v1/accounts").at("post");
+  const auto& secrets =
+      add.at("requestBody").at("content").at("application/json").at("schema").at("properties").at("secrets");
+  EXPECT_EQ(secrets.at("writeOnly"), true);
+  EXPECT_EQ(doc.at("components").at("schemas").at("Account").at("properties").contains("secrets"), false);
+  // A network rejecting an account's credentials is 422, distinct from the
+  // caller's own 401.
+  EXPECT_TRUE(add.at("responses").contains("422"));
+  EXPECT_TRUE(doc.at("paths").at("/v1/accounts/{id}/refresh").at("post").at("responses").contains("422"));
+}
+
 TEST(Routes, PatternsMatchWholeSegments) {
   std::map<std::string, std::string> p;
   EXPECT_TRUE(match("/v1/posts/{id}/cancel", "/v1/posts/12/cancel", p));
