@@ -89,24 +89,31 @@ void integer(std::string& out, std::int64_t v) {
   out.append(buf, r.ptr);
 }
 
-void indent(std::string& out, int depth) { out.append(static_cast<std::size_t>(depth) * 2, ' '); }
+// Pretty: dump(2)'s newlines and indentation; compact: dump(-1)'s nothing.
+struct Style {
+  bool pretty = true;
+  void newline(std::string& out, int depth) const {
+    if (!pretty) return;
+    out += '\n';
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+  }
+};
 
 // Members of one object, printed in the order given (callers list them sorted).
 class Object {
  public:
-  Object(std::string& out, int depth) : out_(out), depth_(depth) { out_ += "{\n"; }
+  Object(std::string& out, int depth, Style style) : out_(out), depth_(depth), style_(style) { out_ += '{'; }
   std::string& key(std::string_view name) {
-    if (!first_) out_ += ",\n";
+    if (!first_) out_ += ',';
     first_ = false;
-    indent(out_, depth_ + 1);
+    style_.newline(out_, depth_ + 1);
     out_ += '"';
     out_ += name;  // our own names: nothing to escape
-    out_ += "\": ";
+    out_ += style_.pretty ? "\": " : "\":";
     return out_;
   }
   void close() {
-    out_ += '\n';
-    indent(out_, depth_);
+    style_.newline(out_, depth_);
     out_ += '}';
   }
   int inner() const { return depth_ + 1; }
@@ -114,34 +121,39 @@ class Object {
  private:
   std::string& out_;
   int depth_;
+  Style style_;
   bool first_ = true;
 };
 
-void strings(std::string& out, const std::vector<std::string>& items, int depth) {
+void strings(std::string& out, const std::vector<std::string>& items, int depth, Style style) {
   if (items.empty()) {
     out += "[]";
     return;
   }
-  out += "[\n";
+  out += '[';
   for (std::size_t i = 0; i < items.size(); ++i) {
-    indent(out, depth + 1);
+    if (i > 0) out += ',';
+    style.newline(out, depth + 1);
     string_value(out, items[i]);
-    out += i + 1 < items.size() ? ",\n" : "\n";
   }
-  indent(out, depth);
+  style.newline(out, depth);
   out += ']';
 }
 
 // Arbitrary JSON (options): nlohmann's own text, its lines shifted to depth.
-void any(std::string& out, const nlohmann::json& j, int depth) {
+void any(std::string& out, const nlohmann::json& j, int depth, Style style) {
   if (j.is_object() && j.empty()) {
     out += "{}";
+    return;
+  }
+  if (!style.pretty) {
+    out += j.dump(-1, ' ', false, k_replace);
     return;
   }
   const std::string text = j.dump(2, ' ', false, k_replace);
   for (const char c : text) {
     out += c;
-    if (c == '\n') indent(out, depth);
+    if (c == '\n') out.append(static_cast<std::size_t>(depth) * 2, ' ');
   }
 }
 
@@ -153,18 +165,18 @@ void optional_time(std::string& out, const std::optional<Timestamp>& t) {
   }
 }
 
-void target_json(std::string& out, const Target& t, int depth) {
-  Object o(out, depth);
+void target_json(std::string& out, const Target& t, int depth, Style style) {
+  Object o(out, depth, style);
   string_value(o.key("account"), t.account_ref);
   integer(o.key("account_id"), t.account_id);
   integer(o.key("attempts"), t.attempts);
   string_value(o.key("error"), t.error);
   integer(o.key("id"), t.id);
   optional_time(o.key("next_attempt_at"), t.next_attempt_at);
-  any(o.key("options"), t.options, o.inner());
+  any(o.key("options"), t.options, o.inner(), style);
   string_value(o.key("platform"), t.platform);
   optional_time(o.key("published_at"), t.published_at);
-  strings(o.key("remote_ids"), t.remote_ids, o.inner());
+  strings(o.key("remote_ids"), t.remote_ids, o.inner(), style);
   string_value(o.key("remote_url"), t.remote_url);
   string_value(o.key("status"), to_string(t.status));
   if (t.variant) {
@@ -177,31 +189,33 @@ void target_json(std::string& out, const Target& t, int depth) {
 
 }  // namespace
 
-void append_json(std::string& out, const Post& p, int depth) {
-  Object o(out, depth);
+void append_json(std::string& out, const Post& p, const JsonOptions& options) {
+  const Style style{options.pretty};
+  Object o(out, options.depth, style);
   string_value(o.key("created_at"), format_utc(p.created_at));
   integer(o.key("id"), p.id);
+  const std::string_view key = options.key ? std::string_view(*options.key) : std::string_view(p.key);
   if (p.key.empty()) {
     o.key("key") += "null";
   } else {
-    string_value(o.key("key"), p.key);
+    string_value(o.key("key"), key);
   }
-  strings(o.key("media"), p.media, o.inner());
-  any(o.key("options"), p.options, o.inner());
+  strings(o.key("media"), p.media, o.inner(), style);
+  any(o.key("options"), p.options, o.inner(), style);
   optional_time(o.key("scheduled_at"), p.scheduled_at);
   string_value(o.key("status"), to_string(p.status()));
-  strings(o.key("tags"), p.tags, o.inner());
+  strings(o.key("tags"), p.tags, o.inner(), style);
   std::string& targets = o.key("targets");
   if (p.targets.empty()) {
     targets += "[]";
   } else {
-    targets += "[\n";
+    targets += '[';
     for (std::size_t i = 0; i < p.targets.size(); ++i) {
-      indent(out, o.inner() + 1);
-      target_json(out, p.targets[i], o.inner() + 1);
-      out += i + 1 < p.targets.size() ? ",\n" : "\n";
+      if (i > 0) out += ',';
+      style.newline(out, o.inner() + 1);
+      target_json(out, p.targets[i], o.inner() + 1, style);
     }
-    indent(out, o.inner());
+    style.newline(out, o.inner());
     out += ']';
   }
   string_value(o.key("text"), p.text);
@@ -216,8 +230,8 @@ std::string posts_json(const std::vector<Post>& posts) {
   out.reserve(posts.size() * 900);
   out += "[\n";
   for (std::size_t i = 0; i < posts.size(); ++i) {
-    indent(out, 1);
-    append_json(out, posts[i], 1);
+    out += "  ";
+    append_json(out, posts[i], JsonOptions{true, 1, std::nullopt});
     out += i + 1 < posts.size() ? ",\n" : "\n";
   }
   out += ']';

@@ -113,9 +113,16 @@ nlohmann::json to_json(const Target& t);
 nlohmann::json to_json(const Post& p);     // includes targets[] and derived status
 nlohmann::json to_json(const Attempt& a);
 
-/// Appends to_json(p) exactly as dump(2) prints it (an object starting at
-/// indentation `depth`), without building it first: for long lists.
-void append_json(std::string& out, const Post& p, int depth = 0);
+struct JsonOptions {
+  bool pretty = true;  // dump(2); false: dump(-1)
+  int depth = 0;       // indentation level the object starts at (pretty only)
+  /// Printed instead of Post::key when the post has one (the REST API
+  /// strips a per-user prefix).
+  std::optional<std::string> key;
+};
+/// Appends to_json(p) exactly as dump() prints it in that style, without
+/// building it first: for long lists and busy API routes.
+void append_json(std::string& out, const Post& p, const JsonOptions& options = {});
 /// A JSON array of posts, byte for byte dump(2) of their to_json.
 std::string posts_json(const std::vector<Post>& posts);
 

@@ -62,6 +62,22 @@ TEST(PostsJson, SameBytesAsTheDom) {
   EXPECT_EQ(posts_json({full, bare, full}), reference({full, bare, full}));
 }
 
+TEST(PostsJson, CompactStyleMatchesDumpMinusOne) {
+  for (const Post& p : {Post{}, sample()}) {
+    std::string compact;
+    append_json(compact, p, JsonOptions{false, 0, std::nullopt});
+    EXPECT_EQ(compact, to_json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  // The key can be shown differently (the REST API strips a user prefix).
+  Post keyed = sample();
+  keyed.key = "u7:release-1";
+  std::string out;
+  append_json(out, keyed, JsonOptions{false, 0, std::string("release-1")});
+  auto expected = to_json(keyed);
+  expected["key"] = "release-1";
+  EXPECT_EQ(out, expected.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 TEST(PostsJson, InvalidUtf8IsReplacedAsDumpDoes) {
   for (const std::string& bad : {std::string("\x80"), std::string("a\xC0\x80z"), std::string("\xED\xA0\x80"),
                                 std::string("\xE2\x82"), std::string("\xF5\x80\x80\x80"), std::string("\xF4\x90\x80\x80"),
