@@ -88,20 +88,7 @@ void show_account_checks(const Printer& out, const std::vector<app::AccountCheck
                          const std::string& zone) {
   if (out.json()) {
     auto doc = nlohmann::json::array();
-    for (const auto& r : results) {
-      nlohmann::json j = {{"account", r.account.ref()}, {"id", r.account.id}, {"ok", r.ok}};
-      if (r.ok) {
-        j["handle"] = r.check.handle;
-        j["expires_at"] = r.check.expires_at ? nlohmann::json(model::format_utc(*r.check.expires_at)) : nullptr;
-        j["scopes"] = r.check.scopes;
-        j["detail"] = r.check.detail;
-      } else {
-        j["error"] = r.problem;
-        j["kind"] = std::string(kind_name(r.kind));
-        j["relink"] = r.kind == ErrorKind::auth;
-      }
-      doc.push_back(std::move(j));
-    }
+    for (const auto& r : results) doc.push_back(app::to_json(r));
     return out.json_doc(doc);
   }
   if (results.empty()) return out.note("No accounts to check.");

@@ -177,6 +177,21 @@ std::vector<AccountCheckResult> check_accounts(Context& ctx, const std::vector<s
   return out;
 }
 
+nlohmann::json to_json(const AccountCheckResult& r) {
+  nlohmann::json doc = {{"account", r.account.ref()}, {"id", r.account.id}, {"ok", r.ok}};
+  if (r.ok) {
+    doc["handle"] = r.check.handle;
+    doc["expires_at"] = r.check.expires_at ? nlohmann::json(model::format_utc(*r.check.expires_at)) : nlohmann::json();
+    doc["scopes"] = r.check.scopes;
+    doc["detail"] = r.check.detail;
+  } else {
+    doc["error"] = r.problem;
+    doc["kind"] = std::string(kind_name(r.kind));
+    doc["relink"] = r.kind == ErrorKind::auth;
+  }
+  return doc;
+}
+
 model::Account refresh_account(Context& ctx, std::string_view ref) {
   const auto account = resolve_account(ctx, ref);
   auto adapter = ctx.adapter(account.platform);

@@ -54,6 +54,11 @@ struct AccountCheckResult {
   std::string problem;            // when not ok: one sentence
   ErrorKind kind = ErrorKind::permanent;  // when not ok
 };
+/// {"account", "id", "ok"} plus handle, expires_at, scopes and detail when
+/// ok, or error, kind and relink (credentials refused) when not: the form
+/// `account check --json` and the REST API share.
+nlohmann::json to_json(const AccountCheckResult& result);
+
 /// Asks each account's network who it is. A working account is marked
 /// healthy again; credentials the network rejects mark it unhealthy. Never
 /// throws for one account's failure: it is reported in its result.

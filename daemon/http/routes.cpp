@@ -475,19 +475,7 @@ Reply remove_account(Call& call) {
 // and its answer is that the account needs attention (kind auth: re-link).
 Reply check_account(Call& call) {
   const auto results = app::check_accounts(call.ctx, {std::to_string(call.id_param("id"))});
-  const app::AccountCheckResult& r = results.at(0);
-  json doc{{"account", r.account.ref()}, {"id", r.account.id}, {"ok", r.ok}};
-  if (r.ok) {
-    doc["handle"] = r.check.handle;
-    doc["expires_at"] = r.check.expires_at ? json(model::format_utc(*r.check.expires_at)) : json();
-    doc["scopes"] = r.check.scopes;
-    doc["detail"] = r.check.detail;
-  } else {
-    doc["error"] = r.problem;
-    doc["kind"] = std::string(kind_name(r.kind));
-    doc["relink"] = r.kind == ErrorKind::auth;
-  }
-  return Reply::json(doc);
+  return Reply::json(app::to_json(results.at(0)));
 }
 
 Reply refresh_account(Call& call) {
