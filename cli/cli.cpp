@@ -216,6 +216,7 @@ void build(CLI::App& root, Session& session) {
   add_db_commands(root, session);
   add_user_commands(root, session);
   add_token_commands(root, session);
+  add_media_commands(root, session);
   add_completion_command(root, session);
   name_command_groups(&root);
 

@@ -66,6 +66,7 @@ void add_ai_commands(CLI::App& root, Session& session);
 void add_db_commands(CLI::App& root, Session& session);
 void add_user_commands(CLI::App& root, Session& session);
 void add_token_commands(CLI::App& root, Session& session);
+void add_media_commands(CLI::App& root, Session& session);
 void add_completion_command(CLI::App& root, Session& session);
 
 int run(int argc, char** argv);

@@ -7,6 +7,7 @@
 #include "cli/input.hpp"
 #include "cli/output/posts.hpp"
 #include "cli/output/table.hpp"
+#include "common/app/media.hpp"
 #include "common/app/posts.hpp"
 #include "common/config/config.hpp"
 #include "common/error.hpp"
@@ -36,7 +37,11 @@ CLI::Option* add_targets(CLI::App* cmd, std::vector<std::string>& into, const st
 // Media paths are stored absolute: the daemon does not share the CLI's directory.
 std::vector<std::string> absolute_paths(const std::vector<std::string>& paths) {
   std::vector<std::string> out;
-  for (const auto& p : paths) out.push_back(std::filesystem::absolute(config::expand_home(p)).lexically_normal());
+  // Library ids (ID, media:ID) are resolved by common/app, not against the working directory.
+  for (const auto& p : paths) {
+    out.push_back(app::is_media_ref(p) ? p
+                                       : std::filesystem::absolute(config::expand_home(p)).lexically_normal().string());
+  }
   return out;
 }
 
@@ -86,7 +91,8 @@ void add_new(CLI::App& group, Session& session) {
   auto* draft = cmd->add_flag("--draft", f->draft, "Keep as a draft; schedule it later with 'post schedule'");
   at->excludes(now)->excludes(draft);
   now->excludes(draft);
-  add_list(cmd, "--media", f->media, "Attach a file (repeatable)", "FILE");
+  add_list(cmd, "--media", f->media,
+           "Attach a file, or a media library item as ID or media:ID (repeatable; see 'multivio media')", "FILE|ID");
   add_list(cmd, "--alt", f->alt, "Alt text for the media file given in the same position (repeatable)", "TEXT");
   add_thread_option(cmd, f->thread);
   cmd->add_option("--cw", f->cw, "mastodon: content warning shown before the text")->type_name("TEXT");
@@ -114,6 +120,7 @@ void add_new(CLI::App& group, Session& session) {
                  "multivio post new \"Release $TAG\" --to webhook:ci --key \"ci-$GITHUB_RUN_ID\" --dry-run",
                  "multivio post new - --to mastodon:main,bluesky:main --thread auto < RELEASE-NOTES.txt",
                  "multivio post new \"New dashboard\" --to bluesky:main --media shot.png --alt \"Graph of p99 latency\"",
+                 "multivio post new \"Same graph\" --to mastodon:main --media media:3 --now",
                  "multivio post new --ai \"announce v1.2: faster sync\" --to webhook:discord --tone friendly"});
 
   session.on_run(cmd, [&session, f, text] {
@@ -317,7 +324,8 @@ void add_check(CLI::App& group, Session& session) {
   auto* cmd = group.add_subcommand("check", "Validate text against each network's rules; store nothing (exit 3 if not ok)");
   auto* text = cmd->add_option("TEXT", f->text, "Text to check; '-' reads standard input")->type_name("");
   add_targets(cmd, f->to, "Accounts (platform:name or id) or bare networks (x, mastodon, bluesky, threads, linkedin, facebook, instagram, tiktok, youtube, discord, slack, feed, webhook); comma-separated");
-  add_list(cmd, "--media", f->media, "File to attach (repeatable)", "FILE");
+  add_list(cmd, "--media", f->media, "File to attach, or a media library item as ID or media:ID (repeatable)",
+           "FILE|ID");
   add_thread_option(cmd, f->thread);
   examples(cmd, {"multivio post check \"v1.2 is out\" --to discord,slack,feed:main",
                  "multivio post check - --to x,bluesky --thread auto < RELEASE-NOTES.txt",

@@ -7,6 +7,7 @@
 
 #include "common/app/accounts.hpp"
 #include "common/app/ai.hpp"
+#include "common/app/media.hpp"
 #include "common/app/publisher.hpp"
 #include "common/schedule/when.hpp"
 #include "common/text/rules.hpp"
@@ -49,6 +50,24 @@ std::vector<std::string> checked_media(const std::vector<std::string>& media) {
     std::ifstream probe(absolute, std::ios::binary);
     if (!probe) throw_usage("cannot read media file '" + path + "': permission denied");
     out.push_back(absolute.string());
+  }
+  return out;
+}
+
+// `--media ID` and `--media media:ID` name library items (common/media/): each
+// becomes the stored file's absolute path, and the item's alt text fills its
+// position when no --alt was given for it.
+NewPostRequest with_library_media(Context& ctx, const NewPostRequest& request) {
+  NewPostRequest out = request;
+  for (std::size_t i = 0; i < out.media.size(); ++i) {
+    if (!is_media_ref(out.media[i])) continue;
+    const auto item = resolve_media(ctx, out.media[i]);
+    out.media[i] = item.path;
+    const bool has_alt = i < out.alt.size() && !out.alt[i].empty();
+    if (!has_alt && !item.alt.empty()) {
+      if (out.alt.size() <= i) out.alt.resize(i + 1);  // earlier positions stay without alt text
+      out.alt[i] = item.alt;
+    }
   }
   return out;
 }
@@ -134,7 +153,8 @@ nlohmann::json to_json(const TargetPreview& p) {
   return {{"account", p.account}, {"platform", p.platform}, {"request", p.request.to_json()}};
 }
 
-NewPostResult new_post(Context& ctx, const NewPostRequest& request) {
+NewPostResult new_post(Context& ctx, const NewPostRequest& original) {
+  const NewPostRequest request = with_library_media(ctx, original);
   const int when_flags = (request.at ? 1 : 0) + (request.now ? 1 : 0) + (request.draft ? 1 : 0);
   if (when_flags > 1) throw_usage("choose one of --at, --now and --draft");
   const auto refs = split_refs(request.to);
@@ -278,7 +298,11 @@ std::vector<CheckResult> check(Context& ctx, const std::string& text, const std:
                                const std::vector<std::string>& media, const nlohmann::json& options) {
   const auto refs = split_refs(to);
   if (refs.empty()) throw_usage("nothing to check against: add --to REF or a network name (e.g. --to discord)");
-  const auto files = checked_media(media);
+  std::vector<std::string> paths = media;
+  for (auto& m : paths) {
+    if (is_media_ref(m)) m = resolve_media(ctx, m).path;
+  }
+  const auto files = checked_media(paths);
   std::vector<CheckResult> out;
   for (const auto& ref : refs) {
     // A bare network name checks that network's own rules, no account needed:

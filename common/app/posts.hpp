@@ -27,7 +27,7 @@ struct NewPostRequest {
   std::optional<std::string> at;  // WHEN
   bool now = false;
   bool draft = false;
-  std::vector<std::string> media;  // paths; must be readable files
+  std::vector<std::string> media;  // paths (readable files) or library ids: ID or media:ID
   std::vector<std::pair<std::string, std::string>> variants;  // ref -> text
   std::vector<std::string> tags;
   std::string key;  // idempotency key

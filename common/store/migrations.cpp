@@ -11,7 +11,7 @@ namespace {
 // daemon's due-time and lease-recovery queries use. The PostgreSQL form is the
 // same schema with BIGSERIAL/BIGINT ids and BIGINT milliseconds; flags stay
 // INTEGER 0/1 so both engines hold the same values.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id          INTEGER PRIMARY KEY,
@@ -234,11 +234,50 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 )sql"},
+    // The media library: one row per (user, content hash). The file itself is
+    // shared by every row with the same sha256, so media_sha serves the
+    // "is anyone else still using this file" check on removal.
+    {4, "media library", R"sql(
+CREATE TABLE media (
+  id          INTEGER PRIMARY KEY,
+  user_id     INTEGER NOT NULL DEFAULT 1 REFERENCES users (id) ON DELETE CASCADE,
+  sha256      TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  mime        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  bytes       INTEGER NOT NULL,
+  width       INTEGER,
+  height      INTEGER,
+  duration_ms INTEGER,
+  alt         TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  UNIQUE (user_id, sha256)
+);
+CREATE INDEX media_sha ON media (sha256);
+)sql",
+     R"sql(
+CREATE TABLE media (
+  id          BIGSERIAL PRIMARY KEY,
+  user_id     BIGINT NOT NULL DEFAULT 1 REFERENCES users (id) ON DELETE CASCADE,
+  sha256      TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  mime        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  bytes       BIGINT NOT NULL,
+  width       INTEGER,
+  height      INTEGER,
+  duration_ms BIGINT,
+  alt         TEXT NOT NULL DEFAULT '',
+  created_at  BIGINT NOT NULL,
+  UNIQUE (user_id, sha256)
+);
+CREATE INDEX media_sha ON media (sha256);
+)sql"},
 }};
 
 // Foreign-key order: copying inserts in this order and clears in reverse.
-constexpr std::array<const char*, 8> kTables{"users",    "accounts", "posts",   "targets",
-                                             "attempts", "ai_usage", "secrets", "api_tokens"};
+constexpr std::array<const char*, 9> kTables{"users",    "accounts", "posts",      "targets", "attempts",
+                                             "ai_usage", "secrets",  "api_tokens", "media"};
 
 }  // namespace
 

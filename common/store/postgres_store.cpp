@@ -57,6 +57,8 @@ constexpr const char* kTargetColumns =
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
     "t.published_at, t.retry_from";
 constexpr int kTargetColumnCount = 17;
+constexpr const char* kMediaColumns =
+    "id, user_id, sha256, path, mime, kind, bytes, width, height, duration_ms, alt, created_at";
 constexpr const char* kTokenColumns =
     "id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used_at";
 constexpr const char* kAttemptColumns =
@@ -1213,6 +1215,83 @@ class PostgresStore final : public Store {
     });
   }
 
+  // ---- media library ------------------------------------------------------
+
+  MediaItem add_media(const MediaItem& item) override {
+    MediaItem out = item;
+    out.user_id = owner();
+    guarded([&] {
+      transaction([&] {
+        // ON CONFLICT rather than a pre-check: two processes adding the same
+        // file at once must not turn the loser's unique violation into a
+        // "permanent" database error.
+        const auto r = tx().exec_params(
+            "INSERT INTO media (user_id, sha256, path, mime, kind, bytes, width, height, duration_ms, alt, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (user_id, sha256) DO NOTHING RETURNING id",
+            out.user_id, item.sha256, item.path, item.mime, item.kind, item.bytes, item.width, item.height,
+            item.duration_ms, item.alt, model::to_millis(item.created_at));
+        if (r.empty()) throw_usage("media " + item.sha256 + " is already in the library");
+        out.id = i64(r[0][0]);
+      });
+    });
+    return out;
+  }
+
+  std::optional<MediaItem> find_media(std::int64_t id) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        const auto r =
+            t.exec_params(std::string("SELECT ") + kMediaColumns + " FROM media WHERE id = $1" + mine("media"), id);
+        return r.empty() ? std::nullopt : std::optional<MediaItem>(read_media(r[0]));
+      });
+    });
+  }
+
+  std::optional<MediaItem> find_media_by_sha(const std::string& sha256) override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        // kAnyUser has no single owner: it looks up the row the local user would own.
+        const auto r = t.exec_params(
+            std::string("SELECT ") + kMediaColumns + " FROM media WHERE sha256 = $1 AND user_id = $2", sha256, owner());
+        return r.empty() ? std::nullopt : std::optional<MediaItem>(read_media(r[0]));
+      });
+    });
+  }
+
+  std::vector<MediaItem> list_media() override {
+    return guarded([&] {
+      return read([&](pqxx::transaction_base& t) {
+        std::vector<MediaItem> out;
+        const std::string sql =
+            std::string("SELECT ") + kMediaColumns + " FROM media WHERE 1 = 1" + mine("media") + " ORDER BY id";
+        for (const auto& row : t.exec(sql)) out.push_back(read_media(row));
+        return out;
+      });
+    });
+  }
+
+  void set_media_alt(std::int64_t id, const std::string& alt) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params("UPDATE media SET alt = $1 WHERE id = $2" + mine("media"), alt, id);
+        if (r.affected_rows() == 0) throw_not_found("media " + std::to_string(id) + " does not exist");
+      });
+    });
+  }
+
+  std::int64_t remove_media(std::int64_t id) override {
+    return guarded([&] {
+      std::int64_t left = 0;
+      transaction([&] {
+        const auto r = tx().exec_params("DELETE FROM media WHERE id = $1" + mine("media") + " RETURNING sha256", id);
+        if (r.empty()) throw_not_found("media " + std::to_string(id) + " does not exist");
+        left = i64(tx().exec_params("SELECT COUNT(*) FROM media WHERE sha256 = $1", text(r[0][0]))[0][0]);
+      });
+      return left;
+    });
+  }
+
   void put_secret(const std::string& name, const std::string& sealed, Timestamp now) override {
     guarded([&] {
       transaction([&] {
@@ -1246,6 +1325,23 @@ class PostgresStore final : public Store {
   std::int64_t owner() const { return user_ == kAnyUser ? kLocalUser : user_; }
 
   static User read_user(const pqxx::row& r) { return User{i64(r[0]), text(r[1]), model::from_millis(i64(r[2]))}; }
+
+  static MediaItem read_media(const pqxx::row& r) {
+    MediaItem m;
+    m.id = i64(r[0]);
+    m.user_id = i64(r[1]);
+    m.sha256 = text(r[2]);
+    m.path = text(r[3]);
+    m.mime = text(r[4]);
+    m.kind = text(r[5]);
+    m.bytes = i64(r[6]);
+    if (!r[7].is_null()) m.width = r[7].as<int>();
+    if (!r[8].is_null()) m.height = r[8].as<int>();
+    if (!r[9].is_null()) m.duration_ms = i64(r[9]);
+    m.alt = text(r[10]);
+    m.created_at = model::from_millis(i64(r[11]));
+    return m;
+  }
 
   static ApiToken read_token(const pqxx::row& r) {
     ApiToken t;

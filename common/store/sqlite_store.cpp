@@ -77,6 +77,8 @@ constexpr const char* kTargetColumns =
 constexpr int kTargetColumnCount = 17;
 constexpr const char* kTokenColumns =
     "id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used_at";
+constexpr const char* kMediaColumns =
+    "id, user_id, sha256, path, mime, kind, bytes, width, height, duration_ms, alt, created_at";
 constexpr const char* kAttemptColumns =
     "id, target_id, number, idempotency_key, owner, started_at, finished_at, outcome, http_status, remote_id, error";
 
@@ -1092,6 +1094,92 @@ class SqliteStore final : public Store {
     });
   }
 
+  // ---- media library ------------------------------------------------------
+
+  MediaItem add_media(const MediaItem& item) override {
+    MediaItem out = item;
+    out.user_id = owner();
+    guarded([&] {
+      transaction([&] {
+        if (find_media_by_sha(item.sha256)) throw_usage("media " + item.sha256 + " is already in the library");
+        SQLite::Statement q(db_,
+                            "INSERT INTO media (user_id, sha256, path, mime, kind, bytes, width, height, duration_ms, "
+                            "alt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        q.bind(1, out.user_id);
+        q.bind(2, item.sha256);
+        q.bind(3, item.path);
+        q.bind(4, item.mime);
+        q.bind(5, item.kind);
+        q.bind(6, item.bytes);
+        if (item.width) q.bind(7, *item.width); else q.bind(7);
+        if (item.height) q.bind(8, *item.height); else q.bind(8);
+        if (item.duration_ms) q.bind(9, *item.duration_ms); else q.bind(9);
+        q.bind(10, item.alt);
+        q.bind(11, model::to_millis(item.created_at));
+        q.exec();
+        out.id = db_.getLastInsertRowid();
+      });
+    });
+    return out;
+  }
+
+  std::optional<MediaItem> find_media(std::int64_t id) override {
+    return guarded([&]() -> std::optional<MediaItem> {
+      SQLite::Statement q(db_, std::string("SELECT ") + kMediaColumns + " FROM media WHERE id = ?" + mine("media"));
+      q.bind(1, id);
+      if (!q.executeStep()) return std::nullopt;
+      return read_media(q);
+    });
+  }
+
+  std::optional<MediaItem> find_media_by_sha(const std::string& sha256) override {
+    return guarded([&]() -> std::optional<MediaItem> {
+      // kAnyUser has no single owner: it looks up the row the local user would own.
+      SQLite::Statement q(db_, std::string("SELECT ") + kMediaColumns + " FROM media WHERE sha256 = ? AND user_id = ?");
+      q.bind(1, sha256);
+      q.bind(2, owner());
+      if (!q.executeStep()) return std::nullopt;
+      return read_media(q);
+    });
+  }
+
+  std::vector<MediaItem> list_media() override {
+    return guarded([&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kMediaColumns + " FROM media WHERE 1 = 1" + mine("media") +
+                                   " ORDER BY id");
+      std::vector<MediaItem> out;
+      while (q.executeStep()) out.push_back(read_media(q));
+      return out;
+    });
+  }
+
+  void set_media_alt(std::int64_t id, const std::string& alt) override {
+    guarded([&] {
+      SQLite::Statement q(db_, "UPDATE media SET alt = ? WHERE id = ?" + mine("media"));
+      q.bind(1, alt);
+      q.bind(2, id);
+      if (q.exec() == 0) throw_not_found("media " + std::to_string(id) + " does not exist");
+    });
+  }
+
+  std::int64_t remove_media(std::int64_t id) override {
+    return guarded([&] {
+      std::int64_t left = 0;
+      transaction([&] {
+        const auto item = find_media(id);
+        if (!item) throw_not_found("media " + std::to_string(id) + " does not exist");
+        SQLite::Statement del(db_, "DELETE FROM media WHERE id = ?");
+        del.bind(1, id);
+        del.exec();
+        SQLite::Statement n(db_, "SELECT COUNT(*) FROM media WHERE sha256 = ?");
+        n.bind(1, item->sha256);
+        n.executeStep();
+        left = n.getColumn(0).getInt64();
+      });
+      return left;
+    });
+  }
+
   void put_secret(const std::string& name, const std::string& sealed, Timestamp now) override {
     guarded([&] {
       transaction([&] {
@@ -1155,6 +1243,23 @@ class SqliteStore final : public Store {
 
   static User read_user(SQLite::Statement& q) {
     return User{q.getColumn(0).getInt64(), q.getColumn(1).getString(), model::from_millis(q.getColumn(2).getInt64())};
+  }
+
+  static MediaItem read_media(SQLite::Statement& q) {
+    MediaItem m;
+    m.id = q.getColumn(0).getInt64();
+    m.user_id = q.getColumn(1).getInt64();
+    m.sha256 = q.getColumn(2).getString();
+    m.path = q.getColumn(3).getString();
+    m.mime = q.getColumn(4).getString();
+    m.kind = q.getColumn(5).getString();
+    m.bytes = q.getColumn(6).getInt64();
+    if (!q.getColumn(7).isNull()) m.width = q.getColumn(7).getInt();
+    if (!q.getColumn(8).isNull()) m.height = q.getColumn(8).getInt();
+    if (!q.getColumn(9).isNull()) m.duration_ms = q.getColumn(9).getInt64();
+    m.alt = q.getColumn(10).getString();
+    m.created_at = model::from_millis(q.getColumn(11).getInt64());
+    return m;
   }
 
   static ApiToken read_token(SQLite::Statement& q) {

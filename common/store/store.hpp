@@ -137,6 +137,23 @@ struct ApiToken {
   std::optional<Timestamp> last_used_at;
 };
 
+/// One file of the media library (common/media/). Rows are per user; the
+/// file at path is shared by every row with the same sha256.
+struct MediaItem {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string sha256;  // lowercase hex of the content
+  std::string path;    // absolute path of the stored copy
+  std::string mime;
+  std::string kind;    // png, jpeg, gif, webp, mp4, mov, unknown
+  std::int64_t bytes = 0;
+  std::optional<int> width;
+  std::optional<int> height;
+  std::optional<std::int64_t> duration_ms;
+  std::string alt;
+  Timestamp created_at{};
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -277,6 +294,20 @@ class Store {
   /// makes the next attempt post them again.
   virtual void record_remote_ids(std::int64_t target_id, const std::string& owner,
                                  const std::vector<std::string>& remote_ids) = 0;
+
+  // The media library, scoped by set_user() like accounts and posts.
+  /// Inserts for the current user; usage when the user already has that sha256.
+  virtual MediaItem add_media(const MediaItem& item) = 0;
+  virtual std::optional<MediaItem> find_media(std::int64_t id) = 0;
+  virtual std::optional<MediaItem> find_media_by_sha(const std::string& sha256) = 0;
+  /// Oldest first.
+  virtual std::vector<MediaItem> list_media() = 0;
+  /// not_found for a missing (or another user's) id.
+  virtual void set_media_alt(std::int64_t id, const std::string& alt) = 0;
+  /// Deletes the row (not_found when missing) and returns how many rows of any
+  /// user still hold the same sha256, so the caller knows whether the shared
+  /// file may go too.
+  virtual std::int64_t remove_media(std::int64_t id) = 0;
 
   // AI usage and stored secrets (e.g. the AI key from `multivio ai login`).
   virtual void record_ai_usage(const AiUsageRecord& record) = 0;

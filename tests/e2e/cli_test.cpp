@@ -3,8 +3,11 @@
 // errors, JSON documents, and bad input that changes nothing.
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -216,12 +219,83 @@ TEST_F(CliTest, HelpTeachesByExample) {
   for (const std::vector<std::string>& args : {std::vector<std::string>{"--help"},
                                                {"post", "new", "--help"},
                                                {"account", "add", "--help"},
-                                               {"post", "check", "--help"}}) {
+                                               {"post", "check", "--help"},
+                                               {"media", "add", "--help"}}) {
     const auto r = box_.cli(args);
     EXPECT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("multivio "), std::string::npos);
     EXPECT_NE(r.out.find("Example"), std::string::npos) << r.out;
   }
+}
+
+// A 640x480 PNG header: enough for the library to read the size.
+std::string png_bytes(std::uint32_t w, std::uint32_t h) {
+  std::string b("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16);
+  for (const std::uint32_t v : {w, h}) {
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<char>(v >> shift & 0xFF));
+  }
+  b += std::string("\x08\x06\0\0\0\0\0\0\0", 9);
+  return b;
+}
+
+TEST_F(CliTest, MediaLibraryStoresBytesOnceAndPostsAttachItemsById) {
+  namespace fs = std::filesystem;
+  // Named .jpg: the type must come from the bytes.
+  const std::string first = box_.dir() + "/chart.jpg";
+  const std::string second = box_.dir() + "/copy-of-chart.bin";
+  std::ofstream(first, std::ios::binary) << png_bytes(640, 480);
+  std::ofstream(second, std::ios::binary) << png_bytes(640, 480);
+
+  const auto added = box_.json({"media", "add", first, "--alt", "p99 latency by week"});
+  const long long id = added.value("id", 0LL);
+  ASSERT_GT(id, 0) << added;
+  EXPECT_EQ(added["created"], true);
+  EXPECT_EQ(added["kind"], "png");
+  EXPECT_EQ(added["mime"], "image/png");
+  const auto again = box_.json({"media", "add", second});
+  EXPECT_EQ(again.value("id", 0LL), id);
+  EXPECT_EQ(again["created"], false);
+  EXPECT_EQ(again["alt"], "p99 latency by week") << "no --alt keeps the stored one";
+  EXPECT_EQ(box_.json({"media", "list"}).size(), 1u);
+
+  const fs::path media_dir = box_.dir() + "/home/.local/share/multivio/media";
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(media_dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1) << "the same bytes are stored once";
+
+  const auto shown = box_.json({"media", "show", "media:" + std::to_string(id)});
+  EXPECT_EQ(shown["width"], 640);
+  EXPECT_EQ(shown["height"], 480);
+  const std::string stored = shown["path"];
+  EXPECT_EQ(fs::path(stored).parent_path().parent_path(), media_dir);
+  EXPECT_EQ(fs::path(stored).extension(), ".png") << "named after the bytes, not chart.jpg";
+  struct stat st {};
+  ASSERT_EQ(::stat(stored.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const auto text = box_.cli({"media", "show", std::to_string(id)});
+  EXPECT_NE(text.out.find("640x480"), std::string::npos) << text.out;
+
+  // Attached by id: the stored file and the item's alt text, published by the daemon.
+  const auto post =
+      box_.json({"post", "new", "weekly chart", "--to", "feed:main", "--media", std::to_string(id), "--now"});
+  const long long post_id = post.value("id", 0LL);
+  ASSERT_GT(post_id, 0) << post;
+  const auto created = box_.json({"post", "show", std::to_string(post_id)});
+  EXPECT_EQ(created["media"], nlohmann::json::array({stored})) << created;
+  EXPECT_EQ(created["options"]["alt"], nlohmann::json::array({"p99 latency by week"})) << created;
+  const auto run = box_.daemon_run({"--once"}, std::chrono::seconds(20));
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(box_.json({"post", "show", std::to_string(post_id)})["status"], "published");
+  std::ifstream feed(feed_dir_ + "/feed.jsonl");
+  const std::string entries((std::istreambuf_iterator<char>(feed)), std::istreambuf_iterator<char>());
+  EXPECT_NE(entries.find(fs::path(stored).filename().string()), std::string::npos) << entries;
+
+  expect_rejected({"post", "new", "hi", "--to", "feed:main", "--media", "media:999", "--now"}, 4, "media 999");
+  expect_rejected({"media", "show", "media:x"}, 2, "not a media id");
+  EXPECT_EQ(box_.cli({"media", "rm", std::to_string(id)}).code, 0);
+  EXPECT_FALSE(fs::exists(stored));
+  EXPECT_EQ(box_.json({"media", "list"}).size(), 0u);
+  EXPECT_EQ(box_.cli({"media", "show", std::to_string(id)}).code, 4);
 }
 
 }  // namespace

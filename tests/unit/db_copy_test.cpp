@@ -167,6 +167,28 @@ void populate(Store& s) {
   token.created_at = at(31);
   token.expires_at = at(86400);
   s.add_token(token);
+
+  // One media item with NULL dimensions and one with all columns set.
+  MediaItem clip;
+  clip.sha256 = std::string(64, 'c');
+  clip.path = "/data/media/cc/" + clip.sha256 + ".mp4";
+  clip.mime = "video/mp4";
+  clip.kind = "mp4";
+  clip.bytes = 5'000'000'000;
+  clip.duration_ms = 90'500;
+  clip.created_at = at(40);
+  s.add_media(clip);
+  MediaItem chart = clip;
+  chart.sha256 = std::string(64, 'd');
+  chart.path = "/data/media/dd/" + chart.sha256 + ".png";
+  chart.mime = "image/png";
+  chart.kind = "png";
+  chart.bytes = 1234;
+  chart.width = 640;
+  chart.height = 480;
+  chart.duration_ms.reset();
+  chart.alt = "p99 latency";
+  s.add_media(chart);
 }
 
 // One table as column -> value per row, so two engines compare whatever

@@ -1575,6 +1575,84 @@ TEST_P(StoreTest, IdempotencyKeysAreLookedUpWithinTheUser) {
   EXPECT_FALSE(store_->find_post_by_key("k1").has_value());
 }
 
+MediaItem media_item(const std::string& sha, const std::string& alt = "") {
+  MediaItem m;
+  m.sha256 = sha;
+  m.path = "/data/media/" + sha.substr(0, 2) + "/" + sha;
+  m.mime = "image/png";
+  m.kind = "png";
+  m.bytes = 1234;
+  m.width = 640;
+  m.height = 480;
+  m.alt = alt;
+  m.created_at = at(3);
+  return m;
+}
+
+TEST_P(StoreTest, MediaRoundTripsAndIsUniquePerUserAndSha) {
+  const MediaItem a = store_->add_media(media_item("aa11", "a cat"));
+  EXPECT_GT(a.id, 0);
+  EXPECT_EQ(a.user_id, kLocalUser);
+  MediaItem video = media_item("bb22");
+  video.kind = "mp4";
+  video.mime = "video/mp4";
+  video.width.reset();
+  video.height.reset();
+  video.duration_ms = 90'500;
+  const MediaItem b = store_->add_media(video);
+
+  const auto found = store_->find_media(a.id);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->sha256, "aa11");
+  EXPECT_EQ(found->path, "/data/media/aa/aa11");
+  EXPECT_EQ(found->mime, "image/png");
+  EXPECT_EQ(found->kind, "png");
+  EXPECT_EQ(found->bytes, 1234);
+  EXPECT_EQ(found->width, 640);
+  EXPECT_EQ(found->height, 480);
+  EXPECT_FALSE(found->duration_ms.has_value());
+  EXPECT_EQ(found->alt, "a cat");
+  EXPECT_EQ(ms(found->created_at), ms(at(3)));
+  const auto by_sha = store_->find_media_by_sha("bb22");
+  ASSERT_TRUE(by_sha.has_value());
+  EXPECT_EQ(by_sha->id, b.id);
+  EXPECT_EQ(by_sha->duration_ms, 90'500);
+  EXPECT_FALSE(by_sha->width.has_value());
+  EXPECT_FALSE(store_->find_media_by_sha("cc33").has_value());
+  EXPECT_FALSE(store_->find_media(b.id + 100).has_value());
+
+  EXPECT_EQ(kind_of([&] { store_->add_media(media_item("aa11")); }), "usage");
+  store_->set_media_alt(a.id, "a black cat");
+  EXPECT_EQ(store_->find_media(a.id)->alt, "a black cat");
+  std::vector<std::int64_t> ids;
+  for (const auto& m : store_->list_media()) ids.push_back(m.id);
+  EXPECT_THAT(ids, ElementsAre(a.id, b.id));
+
+  EXPECT_EQ(store_->remove_media(b.id), 0);
+  EXPECT_FALSE(store_->find_media(b.id).has_value());
+  EXPECT_EQ(kind_of([&] { store_->remove_media(b.id); }), "not_found");
+  EXPECT_EQ(kind_of([&] { store_->set_media_alt(b.id, "x"); }), "not_found");
+}
+
+TEST_P(StoreTest, MediaIsScopedToTheUserAndRemovalCountsOtherUsersCopies) {
+  const MediaItem mine = store_->add_media(media_item("aa11"));
+  const User bob = store_->add_user("bob", at(0));
+  store_->set_user(bob.id);
+  EXPECT_THAT(store_->list_media(), IsEmpty());
+  EXPECT_FALSE(store_->find_media(mine.id).has_value());
+  EXPECT_FALSE(store_->find_media_by_sha("aa11").has_value());
+  EXPECT_EQ(kind_of([&] { store_->remove_media(mine.id); }), "not_found");
+  EXPECT_EQ(kind_of([&] { store_->set_media_alt(mine.id, "x"); }), "not_found");
+  // The same bytes for another user: a row of its own, sharing the file.
+  const MediaItem bobs = store_->add_media(media_item("aa11"));
+  EXPECT_EQ(bobs.user_id, bob.id);
+  EXPECT_NE(bobs.id, mine.id);
+  EXPECT_EQ(store_->remove_media(bobs.id), 1) << "the local user still holds aa11";
+
+  store_->set_user(kLocalUser);
+  EXPECT_EQ(store_->remove_media(mine.id), 0);
+}
+
 TEST_P(StoreTest, TokensRoundTripRevokeAndListPerUser) {
   const User alice = store_->add_user("alice", at(0));
   ApiToken t;
