@@ -15,7 +15,9 @@ std::unique_ptr<store::Store> open_as_is(const std::string& url, store::Migrate 
   try {
     return store::open(url, mode);
   } catch (const Error& e) {
-    throw e.with_prefix(std::string(role) + " " + store::redact_url(url));
+    const std::string shown = store::redact_url(url);
+    if (std::string_view(e.what()).find(shown) != std::string_view::npos) throw;  // already names it
+    throw e.with_prefix(std::string(role) + " " + shown);
   }
 }
 
