@@ -19,6 +19,7 @@
 
 #include "common/app/publisher.hpp"
 #include "common/app/reconcile.hpp"
+#include "common/app/token_health.hpp"
 #include "common/log/log.hpp"
 #include "daemon/systemd.hpp"
 
@@ -125,6 +126,7 @@ int Daemon::run() {
     http_services_.loop_beat_ms = model::to_millis(ctx_.clock().now());
     if (reload_.exchange(false)) apply_reload();
     renew_leases();
+    refresh_tokens();
     const int claimed = claim_pass();
     if (options_.once && claimed == 0 && idle()) {
       const auto next = ctx_.store().next_due();
@@ -155,6 +157,7 @@ void Daemon::start_listener() {
   o.port_file = options_.listen_port_file;
   o.app = options_.app;
   o.max_body = cfg.http_max_body;
+  o.max_upload = cfg.http_max_upload;
   o.rate_limit = cfg.http_rate_limit;
   o.cors_origins = cfg.http_cors_origins;
   o.tls_cert = cfg.tls_cert;
@@ -217,7 +220,10 @@ void Daemon::worker_loop(int index) {
     }
     model::TargetStatus status = model::TargetStatus::unknown;
     try {
+      const auto started = std::chrono::steady_clock::now();
       const auto result = publisher.publish(claim);
+      http_services_.metrics.observe_attempt(claim.account.platform, model::to_string(result.outcome),
+                                             std::chrono::steady_clock::now() - started);
       status = result.next_status;
       if (status == model::TargetStatus::failed) {
         notify(publisher.last_failed_on_credentials() ? notify::Event::Kind::account_needs_relink
@@ -291,8 +297,11 @@ void Daemon::reconcile(const std::vector<model::Target>& unknown) {
   const auto now = ctx_.clock().now();
   for (const auto& t : unknown) {
     bool dedupes = false;
+    bool resumes = false;
     try {
-      dedupes = ctx_.adapter(t.platform)->capabilities(nullptr).idempotency_key;
+      const auto caps = ctx_.adapter(t.platform)->capabilities(nullptr);
+      dedupes = caps.idempotency_key;
+      resumes = caps.resumes_from_progress && t.progress.is_object() && !t.progress.empty();
     } catch (const std::exception& e) {
       spdlog::warn("target={} platform={}: {}", t.id, t.platform, e.what());
     }
@@ -303,11 +312,31 @@ void Daemon::reconcile(const std::vector<model::Target>& unknown) {
                    t.post_id, t.id, t.account_ref);
       continue;
     }
+    if (resumes) {
+      ctx_.store().requeue_unknown(t.id, now,
+                                   "an interrupted upload resumes from its saved progress, which " + t.platform +
+                                       " lets multivio check before posting again");
+      spdlog::warn("reconciling post={} target={} account={}: resuming from the saved progress", t.post_id, t.id,
+                   t.account_ref);
+      continue;
+    }
     if (app::reconcile_from_recent(ctx_, t)) continue;
     spdlog::error("unknown post={} target={} account={}: {}", t.post_id, t.id, t.account_ref, t.error);
     notify(notify::Event::Kind::target_unknown, t, t.error);
     std::lock_guard lock(mutex_);
     ++counts_.unknown;
+  }
+}
+
+void Daemon::refresh_tokens() {
+  const auto now = ctx_.clock().now();
+  if (now < next_token_pass_) return;
+  // Minutes are plenty: tokens live for hours to months, and refreshing
+  // starts well before expiry (80% of the lifetime, or the margin).
+  next_token_pass_ = now + std::chrono::minutes(5);
+  const auto pass = app::refresh_due_tokens(ctx_, now);
+  if (pass.refreshed > 0 || pass.failed > 0) {
+    spdlog::info("token pass refreshed={} failed={}", pass.refreshed, pass.failed);
   }
 }
 

@@ -67,6 +67,8 @@ class Daemon {
   /// At start-up: targets due longer ago than daemon.late_grace are reported
   /// and handled by daemon.late_policy instead of silently going out late.
   void sweep_overdue();
+  // Refreshes tokens due for it, at start and every few minutes.
+  void refresh_tokens();
   /// Recovered `unknown` targets on a network that dedupes by idempotency
   /// key are simply tried again with the same key; others stay unknown.
   void reconcile(const std::vector<model::Target>& unknown);
@@ -95,6 +97,7 @@ class Daemon {
   std::deque<store::Claim> queue_;
   std::set<std::int64_t> leased_;  // targets queued or in flight, whose leases we renew
   model::Timestamp next_renewal_{};
+  model::Timestamp next_token_pass_{};
   int in_flight_ = 0;
   bool workers_quit_ = false;
   Counts counts_;

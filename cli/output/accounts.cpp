@@ -111,6 +111,22 @@ void show_account_checks(const Printer& out, const std::vector<app::AccountCheck
   for (const auto& line : table.lines()) out.line(line);
 }
 
+void show_expiring_accounts(const Printer& out, const std::vector<app::ExpiringAccount>& accounts,
+                            const std::string& zone) {
+  if (out.json()) {
+    auto doc = nlohmann::json::array();
+    for (const auto& a : accounts) doc.push_back(app::to_json(a));
+    return out.json_doc(doc);
+  }
+  if (accounts.empty()) return out.note("No account needs attention in that window.");
+  Table table({"ACCOUNT", "EXPIRES", "REFRESHABLE", "WHAT TO DO"});
+  for (const auto& a : accounts) {
+    table.add({a.account.ref(), a.expires_at ? schedule::format_local(*a.expires_at, zone) : "-",
+               a.refreshable ? "yes" : "no", a.reason});
+  }
+  for (const auto& line : table.lines()) out.line(line);
+}
+
 void show_account_refreshed(const Printer& out, const model::Account& account) {
   if (out.json()) return out.json_doc(model::to_json(account));
   if (out.quiet()) return out.line(account.ref());

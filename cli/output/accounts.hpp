@@ -8,6 +8,7 @@
 #include "cli/output/printer.hpp"
 #include "common/app/accounts.hpp"
 #include "common/app/link.hpp"
+#include "common/app/token_health.hpp"
 
 namespace multivio::cli::output {
 
@@ -21,6 +22,9 @@ void show_account_removed(const Printer& out, const model::Account& account);
 /// {account, ok, handle, expires_at, scopes, detail | error, kind}).
 void show_account_checks(const Printer& out, const std::vector<app::AccountCheckResult>& results,
                          const std::string& zone);
+/// `account expiring`: what expires when and what to do.
+void show_expiring_accounts(const Printer& out, const std::vector<app::ExpiringAccount>& accounts,
+                            const std::string& zone);
 /// `account refresh`: the account (JSON) or one line.
 void show_account_refreshed(const Printer& out, const model::Account& account);
 

@@ -97,6 +97,7 @@ model::Account add_account(Context& ctx, AddAccountRequest request) {
   if (auto it = request.secrets.find("expires_in"); it != request.secrets.end() && it->is_number_integer()) {
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock().now().time_since_epoch());
     request.secrets["expires_at"] = now_s.count() + it->get<std::int64_t>();
+    request.secrets["issued_at"] = now_s.count();
     request.secrets.erase("expires_in");
   }
   model::Account account;

@@ -8,6 +8,7 @@
 #include "common/app/accounts.hpp"
 #include "common/app/ai.hpp"
 #include "common/app/reconcile.hpp"
+#include "common/app/token_health.hpp"
 
 namespace multivio::app {
 
@@ -55,12 +56,17 @@ store::AttemptResult Publisher::publish(const store::Claim& claim) {
       for (const auto& p : report.problems) problems += (problems.empty() ? "" : "; ") + p;
       throw Error(ErrorKind::validation, problems);
     }
-    const nlohmann::json secrets = open_secrets(ctx_, account);
+    nlohmann::json secrets = open_secrets(ctx_, account);
+    ensure_fresh_token(ctx_, *adapter, account, secrets, ctx_.clock().now());
     platforms::PublishRequest request{claim.post, target, account, secrets, text, attempt.idempotency_key};
     request.record_parts = [&](const std::vector<std::string>& ids) {
       ctx_.store().record_remote_ids(target.id, owner_, ids);
     };
     request.save_secrets = [&](const nlohmann::json& fresh) { save_secrets(ctx_, account.id, fresh); };
+    request.progress = target.progress;
+    request.save_progress = [&](const nlohmann::json& progress) {
+      ctx_.store().save_target_progress(target.id, owner_, progress);
+    };
     if (attempt.number > 1) {
       const auto earlier = ctx_.store().attempts(target.id);
       for (const auto& a : earlier) {

@@ -32,7 +32,13 @@ struct DaemonConfig {
   // 413; each API token may make http_rate_limit requests per second
   // (bursts of as many), beyond that 429; 0 turns the limit off.
   int http_max_body = 1 << 20;
+  // POST /v1/media (multipart file uploads) may carry up to this many bytes.
+  int http_max_upload = 64 << 20;
   int http_rate_limit = 20;
+  // Whether API clients without the admin scope may add accounts whose URLs
+  // (a Mastodon instance, a Bluesky PDS) are loopback or private addresses.
+  // Off: such a URL would let a client probe the daemon's own network.
+  bool http_allow_private_urls = false;
   // Browser origins ("https://app.example.com", exact, no path) whose pages
   // may call the REST listener; none by default, so no page can.
   std::vector<std::string> http_cors_origins;
@@ -50,6 +56,36 @@ struct DaemonConfig {
   int breaker_threshold = 5;
   milliseconds breaker_base{30'000};
   milliseconds breaker_max{1'800'000};
+  // Refreshable tokens are refreshed this long before they expire; zero:
+  // once 80% of their lifetime has passed.
+  milliseconds token_refresh_margin{0};
+};
+
+// Where Instagram and Threads fetch media from (they take URLs, not uploads).
+struct MediaStageConfig {
+  std::string stage;  // "", "s3" or "public_url"
+  // public_url: the URL under which <data_dir>/media is already served.
+  std::string public_url;
+  // s3: any S3-compatible store (AWS S3, Cloudflare R2, MinIO).
+  std::string s3_endpoint;  // https://s3.eu-west-1.amazonaws.com, https://<acct>.r2.cloudflarestorage.com
+  std::string s3_bucket;
+  std::string s3_region = "us-east-1";  // R2: "auto"
+  std::string s3_access_key_env = "AWS_ACCESS_KEY_ID";
+  std::string s3_secret_key_env = "AWS_SECRET_ACCESS_KEY";
+  std::string s3_prefix = "multivio/";  // object key prefix
+  bool s3_path_style = true;            // https://endpoint/bucket/key rather than https://bucket.endpoint/key
+  milliseconds url_ttl{3'600'000};      // presigned GET lifetime
+};
+
+// Optional OpenID Connect bearer JWTs for the REST listener (e.g. Firebase
+// ID tokens), next to multivio's own API tokens.
+struct OidcConfig {
+  std::string issuer;     // exact `iss`; empty: OIDC off
+  std::string audience;   // required `aud`
+  std::string jwks_file;  // a JWKS file, or
+  std::string jwks_url;   // a JWKS URL, fetched and cached per its Cache-Control
+  bool auto_create = false;    // create a user for an unknown `sub` on first use
+  milliseconds leeway{60'000};  // clock skew allowed for exp/nbf/iat
 };
 
 struct FeedConfig {
@@ -111,6 +147,8 @@ struct Config {
   LogConfig log;
   AiConfig ai;
   NotifyConfig notify;
+  MediaStageConfig media;
+  OidcConfig oidc;  // `auth.oidc.*`
   /// platforms.<name>.<key> -> value (api_base, client_id, ...), kept as
   /// strings; adapters read what they need.
   std::map<std::string, std::map<std::string, std::string>> platforms;

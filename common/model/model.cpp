@@ -2,6 +2,7 @@
 #include "common/model/model.hpp"
 
 #include <array>
+#include <cstdio>
 #include <ctime>
 #include <utility>
 
@@ -196,6 +197,113 @@ nlohmann::json to_json(const Attempt& a) {
       {"remote_id", a.remote_id},
       {"error", a.error},
   };
+}
+
+}  // namespace multivio::model
+
+namespace multivio::model {
+namespace {
+
+// A document from another multivio is trusted to be well formed; one that
+// is not is a fault of whatever answered, not of the user's input.
+const nlohmann::json& member(const nlohmann::json& doc, const char* name) {
+  if (!doc.is_object() || !doc.contains(name)) {
+    throw_permanent(std::string("unexpected answer: no field '") + name + "'");
+  }
+  return doc[name];
+}
+
+template <typename T>
+T get(const nlohmann::json& doc, const char* name) {
+  try {
+    return member(doc, name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw_permanent(std::string("unexpected answer: field '") + name + "' has the wrong type");
+  }
+}
+
+std::optional<Timestamp> optional_utc(const nlohmann::json& doc, const char* name) {
+  const auto& v = member(doc, name);
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_string()) throw_permanent(std::string("unexpected answer: field '") + name + "' is not a time");
+  return parse_utc(v.get<std::string>());
+}
+
+}  // namespace
+
+Timestamp parse_utc(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0, n = 0;
+  const std::string str(text);
+  bool ok = std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) == 6 && n == 19;
+  if (ok && str.size() == 24 && str[19] == '.') {
+    int m = 0;
+    ok = std::sscanf(str.c_str() + 20, "%3d%n", &ms, &m) == 1 && m == 3;
+    n = 23;
+  }
+  using namespace std::chrono;
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ok || str.size() != static_cast<std::size_t>(n) + 1 || str.back() != 'Z' || !date.ok() || h > 23 || mi > 59 ||
+      s > 60) {
+    throw_permanent("unexpected answer: '" + str + "' is not a UTC time");
+  }
+  return Timestamp{sys_days{date}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms}};
+}
+
+Account account_from_json(const nlohmann::json& doc) {
+  Account a;
+  a.id = get<std::int64_t>(doc, "id");
+  a.platform = get<std::string>(doc, "platform");
+  a.name = get<std::string>(doc, "name");
+  a.handle = get<std::string>(doc, "handle");
+  a.options = member(doc, "options");
+  if (get<bool>(doc, "has_secrets")) a.secrets_sealed = "(sealed elsewhere)";
+  a.healthy = get<bool>(doc, "healthy");
+  a.health_note = get<std::string>(doc, "health_note");
+  a.created_at = parse_utc(get<std::string>(doc, "created_at"));
+  return a;
+}
+
+Target target_from_json(const nlohmann::json& doc) {
+  Target t;
+  t.id = get<std::int64_t>(doc, "id");
+  t.account_id = get<std::int64_t>(doc, "account_id");
+  t.account_ref = get<std::string>(doc, "account");
+  t.platform = get<std::string>(doc, "platform");
+  if (const auto& v = member(doc, "variant"); !v.is_null()) t.variant = get<std::string>(doc, "variant");
+  t.options = member(doc, "options");
+  try {
+    t.status = parse_target_status(get<std::string>(doc, "status"));
+  } catch (const Error& e) {
+    throw_permanent(std::string("unexpected answer: ") + e.what());
+  }
+  t.attempts = get<int>(doc, "attempts");
+  t.next_attempt_at = optional_utc(doc, "next_attempt_at");
+  t.remote_ids = get<std::vector<std::string>>(doc, "remote_ids");
+  t.remote_url = get<std::string>(doc, "remote_url");
+  t.error = get<std::string>(doc, "error");
+  t.published_at = optional_utc(doc, "published_at");
+  return t;
+}
+
+Post post_from_json(const nlohmann::json& doc) {
+  Post p;
+  p.id = get<std::int64_t>(doc, "id");
+  p.text = get<std::string>(doc, "text");
+  p.media = get<std::vector<std::string>>(doc, "media");
+  p.tags = get<std::vector<std::string>>(doc, "tags");
+  p.scheduled_at = optional_utc(doc, "scheduled_at");
+  p.timezone = get<std::string>(doc, "timezone");
+  if (const auto& v = member(doc, "key"); !v.is_null()) p.key = get<std::string>(doc, "key");
+  p.options = member(doc, "options");
+  p.created_at = parse_utc(get<std::string>(doc, "created_at"));
+  p.updated_at = parse_utc(get<std::string>(doc, "updated_at"));
+  const auto& targets = member(doc, "targets");
+  if (!targets.is_array()) throw_permanent("unexpected answer: field 'targets' is not an array");
+  for (const auto& t : targets) {
+    p.targets.push_back(target_from_json(t));
+    p.targets.back().post_id = p.id;
+  }
+  return p;
 }
 
 }  // namespace multivio::model

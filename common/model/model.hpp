@@ -68,6 +68,9 @@ struct Target {
   std::string remote_url;
   std::string error;
   std::optional<Timestamp> published_at;
+  /// Adapter state kept between attempts (PublishRequest::progress); not
+  /// part of the target's JSON.
+  nlohmann::json progress = nlohmann::json::object();
 };
 
 struct Post {
@@ -125,5 +128,18 @@ struct JsonOptions {
 void append_json(std::string& out, const Post& p, const JsonOptions& options = {});
 /// A JSON array of posts, byte for byte dump(2) of their to_json.
 std::string posts_json(const std::vector<Post>& posts);
+
+/// Reads format_utc's form back ("2026-12-01T08:00:00Z", optional ".mmm");
+/// Error(permanent) for anything else.
+Timestamp parse_utc(std::string_view text);
+
+// The inverses of to_json, for documents this program wrote (the REST API's
+// answers read by `multivio --remote`). Error(permanent) when a field is
+// missing or of the wrong type. An account's sealed secrets never travel:
+// has_secrets true gives a non-empty placeholder in secrets_sealed, so
+// to_json(from_json(doc)) == doc.
+Account account_from_json(const nlohmann::json& doc);
+Target target_from_json(const nlohmann::json& doc);
+Post post_from_json(const nlohmann::json& doc);
 
 }  // namespace multivio::model

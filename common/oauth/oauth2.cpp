@@ -53,7 +53,7 @@ TokenSet post_token_request(http::Client& http, const OAuth2Config& config, Para
                             std::chrono::system_clock::time_point now) {
   // client_id always travels in the body: public clients need it there, and
   // RFC 6749 §3.2.1 lets confidential ones send it too (X's docs list it).
-  form.emplace_back("client_id", config.client_id);
+  form.emplace_back(config.client_id_param, config.client_id);
   const bool basic = !config.client_secret.empty() && config.client_auth == ClientAuth::basic;
   if (!config.client_secret.empty() && !basic) {
     form.emplace_back("client_secret", config.client_secret);
@@ -99,7 +99,7 @@ TokenSet merge_refreshed(const TokenSet& old, TokenSet fresh) {
 }
 
 std::string authorization_url(const OAuth2Config& config, const AuthorizationRequest& request) {
-  Params params{{"response_type", "code"}, {"client_id", config.client_id}};
+  Params params{{"response_type", "code"}, {config.client_id_param, config.client_id}};
   if (!request.redirect_uri.empty()) {
     params.emplace_back("redirect_uri", request.redirect_uri);
   }

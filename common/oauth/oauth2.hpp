@@ -28,6 +28,9 @@ struct OAuth2Config {
   std::string token_url;      // e.g. "https://api.x.com/2/oauth2/token"
   std::string client_id;
   std::string client_secret;  // empty for a public client (then ClientAuth::basic falls back to body)
+  // The parameter that carries client_id in the authorization URL and token
+  // requests: TikTok calls it "client_key".
+  std::string client_id_param = "client_id";
   ClientAuth client_auth = ClientAuth::body;
   std::string scope_separator = " ";  // X, Mastodon: " "; some networks use ","
   std::chrono::milliseconds connect_timeout{10'000};

@@ -2,6 +2,7 @@
 #include "common/platforms/platform.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/error.hpp"
 
@@ -47,8 +48,18 @@ nlohmann::json Adapter::secrets_from_tokens(const oauth::TokenSet& tokens, const
 
 std::optional<oauth::Oauth1Server> Adapter::oauth1_server(const nlohmann::json&) const { return std::nullopt; }
 
+bool Adapter::can_refresh(const nlohmann::json& secrets) const {
+  const auto it = secrets.find("refresh_token");
+  return it != secrets.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
+}
+
 nlohmann::json token_secrets(const oauth::TokenSet& tokens) {
   nlohmann::json out = {{"access_token", tokens.access_token}};
+  // With the expiry, the lifetime: the daemon refreshes at 80% of it.
+  if (tokens.expires_at) {
+    out["issued_at"] = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+  }
   if (!tokens.refresh_token.empty()) out["refresh_token"] = tokens.refresh_token;
   if (tokens.expires_at) out["expires_at"] = tokens.expires_at->time_since_epoch().count();
   if (!tokens.scope.empty()) out["scope"] = tokens.scope;

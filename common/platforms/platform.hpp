@@ -36,6 +36,10 @@ struct Capabilities {
   bool threads = false;
   bool idempotency_key = false;  // the network dedupes retries by key
   bool find_recent = false;      // can list recent posts to reconcile `unknown`
+  /// With saved progress (PublishRequest::progress), a retry after an
+  /// `unknown` outcome checks the upload session or container first and so
+  /// cannot post twice: the daemon requeues such targets after a crash.
+  bool resumes_from_progress = false;
   bool needs_credentials = true;
 };
 
@@ -70,6 +74,15 @@ struct PublishRequest {
   /// a network without idempotency keys may already have the post, so a
   /// "duplicate" refusal now means the first attempt landed.
   bool after_unknown = false;
+  /// What earlier attempts of this target stored through save_progress (an
+  /// upload session URI and the bytes the server confirmed, a container id),
+  /// or an empty object. Lets a retry, even after a crash, resume an upload
+  /// or check a container instead of starting over and posting twice.
+  nlohmann::json progress = nlohmann::json::object();
+  /// Persists `progress` for the target at once (replacing what was there).
+  /// Call it before the step it protects: save the container id before
+  /// publishing it. May be empty (dry runs, tests): check before calling.
+  std::function<void(const nlohmann::json& progress)> save_progress = {};
 };
 
 /// The first of the target's, the post's and the account's options that sets
@@ -111,6 +124,12 @@ struct OAuth2Link {
   /// Added to the account's secrets (e.g. Mastodon's per-instance app
   /// credentials, which a later refresh or revoke needs).
   nlohmann::json secrets = nlohmann::json::object();
+};
+
+/// One of the accounts a login reaches (a Facebook Page), for the user to pick.
+struct LinkChoice {
+  std::string id;    // the value of Adapter::link_choice_option()
+  std::string name;  // shown to the user, stored as the handle
 };
 
 /// Linking state that outlives one account, stored sealed (Mastodon app
@@ -177,6 +196,10 @@ class Adapter {
   virtual Preview preview(const PublishRequest& request) const = 0;
   /// New secrets after refreshing tokens, or nullopt when nothing to refresh.
   virtual std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets);
+  /// Whether refresh() can renew these secrets without a person (the token
+  /// health pass and `account expiring` ask, without calling the network).
+  /// Default: a non-empty "refresh_token" is stored.
+  virtual bool can_refresh(const nlohmann::json& secrets) const;
   /// Recent posts of the account, newest first, for reconciling `unknown`.
   virtual std::vector<RemotePost> find_recent(const model::Account& account, const nlohmann::json& secrets,
                                               std::size_t limit);
@@ -199,6 +222,12 @@ class Adapter {
                                              std::string& handle);
   /// OAuth 1.0a endpoints for the PIN flow, or nullopt (only X).
   virtual std::optional<oauth::Oauth1Server> oauth1_server(const nlohmann::json& options) const;
+  /// Where one login reaches several accounts that multivio links one at a
+  /// time (Facebook Pages): the account option naming the one to link
+  /// ("page_id"), else empty. Without that option, link_oauth2 lets the user
+  /// pick from link_choices() before secrets_from_tokens().
+  virtual std::string link_choice_option() const { return {}; }
+  virtual std::vector<LinkChoice> link_choices(const oauth::TokenSet&, const nlohmann::json&) { return {}; }
 };
 
 /// The default secrets_from_tokens(): {"access_token", "refresh_token" (when

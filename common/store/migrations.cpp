@@ -11,7 +11,7 @@ namespace {
 // daemon's due-time and lease-recovery queries use. The PostgreSQL form is the
 // same schema with BIGSERIAL/BIGINT ids and BIGINT milliseconds; flags stay
 // INTEGER 0/1 so both engines hold the same values.
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id          INTEGER PRIMARY KEY,
@@ -273,11 +273,112 @@ CREATE TABLE media (
 );
 CREATE INDEX media_sha ON media (sha256);
 )sql"},
+    // 1. targets.progress: what an adapter keeps between attempts (an upload
+    //    session, a container id) so a retry resumes instead of posting twice.
+    // 2. events: one row per target status change, written by a trigger so
+    //    no code path can forget it; the REST listener streams them
+    //    (/v1/events, resumable by id). Only the newest 100,000 are kept.
+    // 3. Account names and post keys are unique per user, not globally: a
+    //    name another user took must neither fail nor reveal that it exists.
+    //    SQLite cannot drop a constraint, so accounts and posts are rebuilt
+    //    (with foreign keys off, the documented way, so targets survive).
+    {5, "target progress, status events, per-user names and keys", R"sql(
+ALTER TABLE targets ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE accounts_v5 (
+  id          INTEGER PRIMARY KEY,
+  platform    TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  handle      TEXT NOT NULL DEFAULT '',
+  options     TEXT NOT NULL DEFAULT '{}',
+  secrets     TEXT NOT NULL DEFAULT '',
+  healthy     INTEGER NOT NULL DEFAULT 1,
+  health_note TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  removed_at  INTEGER,
+  user_id     INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (user_id, platform, name)
+);
+INSERT INTO accounts_v5 (id, platform, name, handle, options, secrets, healthy, health_note, created_at, removed_at,
+                         user_id)
+  SELECT id, platform, name, handle, options, secrets, healthy, health_note, created_at, removed_at, user_id
+  FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_v5 RENAME TO accounts;
+CREATE INDEX accounts_user ON accounts (user_id);
+CREATE TABLE posts_v5 (
+  id           INTEGER PRIMARY KEY,
+  text         TEXT NOT NULL,
+  media        TEXT NOT NULL DEFAULT '[]',
+  tags         TEXT NOT NULL DEFAULT '[]',
+  scheduled_at INTEGER,
+  timezone     TEXT NOT NULL DEFAULT '',
+  key          TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  options      TEXT NOT NULL DEFAULT '{}',
+  user_id      INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (user_id, key)
+);
+INSERT INTO posts_v5 (id, text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options, user_id)
+  SELECT id, text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options, user_id FROM posts;
+DROP TABLE posts;
+ALTER TABLE posts_v5 RENAME TO posts;
+CREATE INDEX posts_user ON posts (user_id, id);
+CREATE TABLE events (
+  id        INTEGER PRIMARY KEY,
+  user_id   INTEGER NOT NULL,
+  post_id   INTEGER NOT NULL,
+  target_id INTEGER NOT NULL,
+  status    TEXT NOT NULL,
+  at        INTEGER NOT NULL
+);
+CREATE INDEX events_user ON events (user_id, id);
+CREATE TRIGGER targets_status_event AFTER UPDATE OF status ON targets
+WHEN NEW.status <> OLD.status
+BEGIN
+  INSERT INTO events (user_id, post_id, target_id, status, at)
+    SELECT p.user_id, NEW.post_id, NEW.id, NEW.status,
+           CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+    FROM posts p WHERE p.id = NEW.post_id;
+  DELETE FROM events WHERE id <= last_insert_rowid() - 100000;
+END;
+)sql",
+     R"sql(
+ALTER TABLE targets ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE events (
+  id        BIGSERIAL PRIMARY KEY,
+  user_id   BIGINT NOT NULL,
+  post_id   BIGINT NOT NULL,
+  target_id BIGINT NOT NULL,
+  status    TEXT NOT NULL,
+  at        BIGINT NOT NULL
+);
+CREATE INDEX events_user ON events (user_id, id);
+CREATE FUNCTION multivio_target_event() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  new_id BIGINT;
+BEGIN
+  INSERT INTO events (user_id, post_id, target_id, status, at)
+    SELECT p.user_id, NEW.post_id, NEW.id, NEW.status, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+    FROM posts p WHERE p.id = NEW.post_id
+    RETURNING id INTO new_id;
+  DELETE FROM events WHERE id <= new_id - 100000;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER targets_status_event AFTER UPDATE OF status ON targets
+  FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION multivio_target_event();
+ALTER TABLE accounts DROP CONSTRAINT accounts_platform_name_key;
+ALTER TABLE accounts ADD CONSTRAINT accounts_user_platform_name_key UNIQUE (user_id, platform, name);
+ALTER TABLE posts DROP CONSTRAINT posts_key_key;
+ALTER TABLE posts ADD CONSTRAINT posts_user_key_key UNIQUE (user_id, key);
+)sql",
+     true},
 }};
 
 // Foreign-key order: copying inserts in this order and clears in reverse.
-constexpr std::array<const char*, 9> kTables{"users",    "accounts", "posts",      "targets", "attempts",
-                                             "ai_usage", "secrets",  "api_tokens", "media"};
+constexpr std::array<const char*, 10> kTables{"users",    "accounts", "posts",      "targets", "attempts",
+                                              "ai_usage", "secrets",  "api_tokens", "media",   "events"};
 
 }  // namespace
 

@@ -12,6 +12,10 @@ struct Migration {
   const char* name;
   const char* sqlite;    // may hold several statements
   const char* postgres;  // the same change for PostgreSQL
+  /// SQLite rebuilds a table (its way to drop a constraint): run with foreign
+  /// keys off, so dropping the old table cascades nothing, and checked with
+  /// foreign_key_check before commit.
+  bool sqlite_rebuilds_tables = false;
 };
 
 std::span<const Migration> migrations();

@@ -55,8 +55,8 @@ constexpr int kPostColumnCount = 10;
 constexpr const char* kTargetColumns =
     "t.id, t.post_id, t.account_id, a.platform || ':' || a.name, a.platform, t.variant, t.options, t.status, "
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
-    "t.published_at, t.retry_from";
-constexpr int kTargetColumnCount = 17;
+    "t.published_at, t.retry_from, t.progress";
+constexpr int kTargetColumnCount = 18;
 constexpr const char* kMediaColumns =
     "id, user_id, sha256, path, mime, kind, bytes, width, height, duration_ms, alt, created_at";
 constexpr const char* kTokenColumns =
@@ -145,6 +145,7 @@ Target read_target(const pqxx::row& r, int base = 0) {
   t.error = text(r[base + 14]);
   t.published_at = optional_time(r[base + 15]);
   t.retry_from = i32(r[base + 16]);
+  t.progress = parse_json_column(r[base + 17]);
   return t;
 }
 
@@ -693,7 +694,8 @@ class PostgresStore final : public Store {
         // waits for that transaction, then finds its post below).
         const auto inserted = tx().exec_params(
             "INSERT INTO posts (text, media, tags, scheduled_at, timezone, key, created_at, updated_at, options, "
-            "user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) ON CONFLICT (key) DO NOTHING RETURNING id",
+            "user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) "
+            "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
             post.text, dump(post.media), dump(post.tags), millis(post.scheduled_at), post.timezone, key,
             model::to_millis(now), dump(post.options), owner());
         if (inserted.empty()) {
@@ -1161,6 +1163,57 @@ class PostgresStore final : public Store {
           throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
         }
       });
+    });
+  }
+
+  void save_target_progress(std::int64_t target_id, const std::string& owner,
+                            const nlohmann::json& progress) override {
+    guarded([&] {
+      transaction([&] {
+        const auto r = tx().exec_params(
+            "UPDATE targets SET progress = $1 WHERE id = $2 AND lease_owner = $3 "
+            "AND status IN ('claimed','publishing')",
+            dump(progress), target_id, owner);
+        if (r.affected_rows() == 0) {
+          throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+        }
+      });
+    });
+  }
+
+  std::vector<Event> events_after(std::int64_t after_id, std::size_t limit) override {
+    return guarded([&] {
+      std::vector<Event> out;
+      read([&](pqxx::transaction_base& t) {
+        // LEFT JOINs: a deleted post's events stay, with nothing to add.
+        for (const auto& r : t.exec_params(
+                 std::string("SELECT e.id, e.post_id, e.target_id, e.status, e.at, "
+                             "COALESCE(a.platform || ':' || a.name, ''), COALESCE(tg.remote_url, ''), "
+                             "COALESCE(tg.error, '') FROM events e LEFT JOIN targets tg ON tg.id = e.target_id "
+                             "LEFT JOIN accounts a ON a.id = tg.account_id WHERE e.id > $1") +
+                     mine("e") + " ORDER BY e.id LIMIT $2",
+                 after_id, static_cast<std::int64_t>(limit))) {
+          Event e;
+          e.id = i64(r[0]);
+          e.post_id = i64(r[1]);
+          e.target_id = i64(r[2]);
+          e.status = text(r[3]);
+          e.at = model::from_millis(i64(r[4]));
+          e.account_ref = text(r[5]);
+          e.remote_url = text(r[6]);
+          e.error = text(r[7]);
+          out.push_back(std::move(e));
+        }
+      });
+      return out;
+    });
+  }
+
+  std::int64_t last_event_id() override {
+    return guarded([&] {
+      std::int64_t id = 0;
+      read([&](pqxx::transaction_base& t) { id = i64(t.exec("SELECT COALESCE(MAX(id), 0) FROM events")[0][0]); });
+      return id;
     });
   }
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <spdlog/spdlog.h>
 
 #include "common/crypto/crypto.hpp"
 #include "common/error.hpp"
@@ -73,8 +74,8 @@ constexpr int kPostColumnCount = 10;
 constexpr const char* kTargetColumns =
     "t.id, t.post_id, t.account_id, a.platform || ':' || a.name, a.platform, t.variant, t.options, t.status, "
     "t.attempts, t.next_attempt_at, t.lease_owner, t.lease_expires_at, t.remote_ids, t.remote_url, t.error, "
-    "t.published_at, t.retry_from";
-constexpr int kTargetColumnCount = 17;
+    "t.published_at, t.retry_from, t.progress";
+constexpr int kTargetColumnCount = 18;
 constexpr const char* kTokenColumns =
     "id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used_at";
 constexpr const char* kMediaColumns =
@@ -130,6 +131,7 @@ Target read_target(SQLite::Statement& q, int base = 0) {
   t.error = q.getColumn(base + 14).getString();
   t.published_at = optional_time(q.getColumn(base + 15));
   t.retry_from = q.getColumn(base + 16).getInt();
+  t.progress = parse_json_column(q.getColumn(base + 17));
   return t;
 }
 
@@ -202,10 +204,30 @@ class SqliteStore final : public Store {
       const int current = schema_version();
       for (const auto& m : migrations()) {
         if (m.version <= current) continue;
+        // The pragma is a no-op inside a transaction, so it brackets it.
+        if (m.sqlite_rebuilds_tables) db_.exec("PRAGMA foreign_keys = OFF");
+        const struct ForeignKeysBackOn {
+          SQLite::Database& db;
+          bool on;
+          ~ForeignKeysBackOn() {
+            try {
+              if (on) db.exec("PRAGMA foreign_keys = ON");
+            } catch (const std::exception& e) {
+              spdlog::error("store: cannot turn foreign keys back on: {}", e.what());
+            }
+          }
+        } restore{db_, m.sqlite_rebuilds_tables};
         transaction([&] {
           // Another process may have migrated between our check and the lock.
           if (schema_version() >= m.version) return;
           db_.exec(m.sqlite);
+          if (m.sqlite_rebuilds_tables) {
+            SQLite::Statement check(db_, "PRAGMA foreign_key_check");
+            if (check.executeStep()) {
+              throw_permanent("migration " + std::to_string(m.version) + " would break the reference from " +
+                              check.getColumn(0).getString() + " to " + check.getColumn(2).getString());
+            }
+          }
           SQLite::Statement q(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
           q.bind(1, m.version);
           q.bind(2, m.name);
@@ -1050,6 +1072,52 @@ class SqliteStore final : public Store {
         if (q.exec() == 0) throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
       });
     });
+  }
+
+  void save_target_progress(std::int64_t target_id, const std::string& owner,
+                            const nlohmann::json& progress) override {
+    guarded([&] {
+      transaction([&] {
+        SQLite::Statement q(db_,
+                            "UPDATE targets SET progress = ? WHERE id = ? AND lease_owner = ? "
+                            "AND status IN ('claimed','publishing')");
+        q.bind(1, dump(progress));
+        q.bind(2, target_id);
+        q.bind(3, owner);
+        if (q.exec() == 0) throw_usage("target " + std::to_string(target_id) + " is no longer leased to " + owner);
+      });
+    });
+  }
+
+  std::vector<Event> events_after(std::int64_t after_id, std::size_t limit) override {
+    return guarded([&] {
+      // LEFT JOINs: a deleted post's events stay, with nothing to add.
+      SQLite::Statement q(db_, std::string("SELECT e.id, e.post_id, e.target_id, e.status, e.at, "
+                          "COALESCE(a.platform || ':' || a.name, ''), COALESCE(t.remote_url, ''), "
+                          "COALESCE(t.error, '') FROM events e LEFT JOIN targets t ON t.id = e.target_id "
+                          "LEFT JOIN accounts a ON a.id = t.account_id WHERE e.id > ?" + mine("e") +
+                              " ORDER BY e.id LIMIT ?"));
+      q.bind(1, after_id);
+      q.bind(2, static_cast<std::int64_t>(limit));
+      std::vector<Event> out;
+      while (q.executeStep()) {
+        Event e;
+        e.id = q.getColumn(0).getInt64();
+        e.post_id = q.getColumn(1).getInt64();
+        e.target_id = q.getColumn(2).getInt64();
+        e.status = q.getColumn(3).getString();
+        e.at = model::from_millis(q.getColumn(4).getInt64());
+        e.account_ref = q.getColumn(5).getString();
+        e.remote_url = q.getColumn(6).getString();
+        e.error = q.getColumn(7).getString();
+        out.push_back(std::move(e));
+      }
+      return out;
+    });
+  }
+
+  std::int64_t last_event_id() override {
+    return guarded([&] { return db_.execAndGet("SELECT COALESCE(MAX(id), 0) FROM events").getInt64(); });
   }
 
   void record_ai_usage(const AiUsageRecord& r) override {

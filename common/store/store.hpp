@@ -137,6 +137,19 @@ struct ApiToken {
   std::optional<Timestamp> last_used_at;
 };
 
+/// One target status change (the `events` table). account_ref, remote_url
+/// and error are the target's current values when read.
+struct Event {
+  std::int64_t id = 0;
+  std::int64_t post_id = 0;
+  std::int64_t target_id = 0;
+  std::string status;
+  Timestamp at{};
+  std::string account_ref;
+  std::string remote_url;
+  std::string error;
+};
+
 /// One file of the media library (common/media/). Rows are per user; the
 /// file at path is shared by every row with the same sha256.
 struct MediaItem {
@@ -294,6 +307,17 @@ class Store {
   /// makes the next attempt post them again.
   virtual void record_remote_ids(std::int64_t target_id, const std::string& owner,
                                  const std::vector<std::string>& remote_ids) = 0;
+  /// Replaces the target's adapter progress (an upload session, a container
+  /// id) while the caller holds the lease, so the next attempt resumes.
+  virtual void save_target_progress(std::int64_t target_id, const std::string& owner,
+                                    const nlohmann::json& progress) = 0;
+
+  /// Target status changes of the current user after event `after_id`,
+  /// oldest first, at most `limit` (a trigger writes them; the newest
+  /// 100,000 are kept).
+  virtual std::vector<Event> events_after(std::int64_t after_id, std::size_t limit) = 0;
+  /// The newest event id of any user (0 when none): where a new stream starts.
+  virtual std::int64_t last_event_id() = 0;
 
   // The media library, scoped by set_user() like accounts and posts.
   /// Inserts for the current user; usage when the user already has that sha256.

@@ -242,7 +242,7 @@ TEST_F(ConfigTest, UnknownKeyWithoutCloseMatchListsTheAllowedOnes) {
             file() + ":2: log.colour: unknown key 'colour' (expected one of: level, format)");
   EXPECT_EQ(error_for("x: 1\n"), file() +
                                      ":1: x: unknown key 'x' (expected one of: database, timezone, key_file, "
-                                     "data_dir, daemon, feed, log, ai, notify, platforms)");
+                                     "data_dir, daemon, media, auth, feed, log, ai, notify, platforms)");
 }
 
 TEST_F(ConfigTest, UnknownNestedKey) {

@@ -1693,6 +1693,121 @@ TEST_P(StoreTest, TokensRoundTripRevokeAndListPerUser) {
   EXPECT_EQ(store_->list_tokens(std::nullopt).size(), 1u);
 }
 
+// ---- adapter progress, status events, per-user names --------------------------
+
+TEST_P(StoreTest, ProgressIsSavedByTheLeaseHolderAndReadBackWithTheTarget) {
+  const auto acct = add("feed", "main");
+  const Post p = create({acct.id}, at(0));
+  EXPECT_EQ(target(p.id).progress, nlohmann::json::object());
+  const Attempt a = start(p.id, "daemon-a", at(1));
+  const nlohmann::json progress = {{"upload_url", "https://upload.example/s/1"}, {"confirmed", 262144}};
+  store_->save_target_progress(a.target_id, "daemon-a", progress);
+  EXPECT_EQ(target(p.id).progress, progress);
+  // Another process that no longer holds the lease cannot overwrite it.
+  EXPECT_EQ(kind_of([&] { store_->save_target_progress(a.target_id, "daemon-b", {{"x", 1}}); }), "usage");
+  EXPECT_EQ(target(p.id).progress, progress);
+  // A retry after a failure starts with what the last attempt saved.
+  store_->finish_attempt(a.id, retry_at(at(30)), at(2));
+  EXPECT_EQ(target(p.id).progress, progress);
+}
+
+TEST_P(StoreTest, EveryTargetStatusChangeIsAnEventOfItsPostsUser) {
+  const auto acct = add("feed", "main");
+  const std::int64_t before = store_->last_event_id();
+  const Post p = create({acct.id}, at(0));
+  const Attempt a = start(p.id, "d", at(1));
+  store_->finish_attempt(a.id, published({"r1"}, "https://example/r1"), at(2));
+  const auto events = store_->events_after(before, 100);
+  std::vector<std::string> statuses;
+  for (const auto& e : events) {
+    EXPECT_EQ(e.post_id, p.id);
+    EXPECT_EQ(e.target_id, a.target_id);
+    EXPECT_EQ(e.account_ref, "feed:main");
+    statuses.push_back(e.status);
+  }
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back(), "published");
+  EXPECT_EQ(events.back().remote_url, "https://example/r1");
+  for (std::size_t i = 1; i < events.size(); ++i) EXPECT_LT(events[i - 1].id, events[i].id);
+  EXPECT_EQ(store_->last_event_id(), events.back().id);
+  // Resuming after the last one yields nothing; limit bounds a page.
+  EXPECT_TRUE(store_->events_after(events.back().id, 100).empty());
+  EXPECT_EQ(store_->events_after(before, 1).size(), 1u);
+  // Another user sees none of them.
+  const User bob = store_->add_user("bob", at(0));
+  store_->set_user(bob.id);
+  EXPECT_TRUE(store_->events_after(0, 100).empty());
+  store_->set_user(kLocalUser);
+  EXPECT_EQ(store_->events_after(before, 100).size(), events.size());
+}
+
+TEST_P(StoreTest, AccountNamesAndPostKeysAreUniquePerUserOnly) {
+  const auto mine = add("feed", "main");
+  const Post first = store_->create_post(new_post({mine.id}, std::nullopt, "local", "release-1"), at(0)).post;
+  const User bob = store_->add_user("bob", at(0));
+  store_->set_user(bob.id);
+  // Bob's "feed:main" and "release-1" are his own, not a clash with (or a
+  // hint about) the local user's.
+  const auto his = add("feed", "main");
+  EXPECT_NE(his.id, mine.id);
+  const auto created = store_->create_post(new_post({his.id}, std::nullopt, "bob", "release-1"), at(0));
+  EXPECT_TRUE(created.created);
+  EXPECT_NE(created.post.id, first.id);
+  // Within one user both stay unique.
+  EXPECT_EQ(kind_of([&] { add("feed", "main"); }), "usage");
+  EXPECT_EQ(store_->create_post(new_post({his.id}, std::nullopt, "again", "release-1"), at(1)).post.id,
+            created.post.id);
+}
+
+// Migration 5 rebuilds accounts and posts (SQLite cannot drop a constraint);
+// everything that references them must come through.
+TEST(SqliteMigrationTest, VersionFiveKeepsEveryRowThatReferencesRebuiltTables) {
+  std::string tmpl = (fs::temp_directory_path() / "multivio-mig-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::string file = tmpl + "/v4.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      char* err = nullptr;
+      const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+      EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << "\n" << sql;
+      sqlite3_free(err);
+    };
+    exec("PRAGMA foreign_keys = ON");
+    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER "
+         "NOT NULL)");
+    for (const auto& m : migrations()) {
+      if (m.version > 4) break;
+      exec(m.sqlite);
+      exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 'x', 0)");
+    }
+    exec("INSERT INTO accounts (id, platform, name, created_at) VALUES (7, 'feed', 'main', 0)");
+    exec("INSERT INTO posts (id, text, created_at, updated_at, key) VALUES (9, 'hi', 0, 0, 'k')");
+    exec("INSERT INTO targets (id, post_id, account_id, idempotency_key, status, remote_ids) "
+         "VALUES (11, 9, 7, 'ik', 'published', '[\"r\"]')");
+    exec("INSERT INTO attempts (target_id, number, idempotency_key, owner, started_at, outcome) "
+         "VALUES (11, 1, 'ik', 'o', 0, 'ok')");
+    sqlite3_close(db);
+  }
+  auto store = open("sqlite://" + file);
+  EXPECT_EQ(store->schema_version(), latest_schema_version());
+  const auto post = store->find_post(9);
+  ASSERT_TRUE(post.has_value());
+  ASSERT_EQ(post->targets.size(), 1u);
+  EXPECT_EQ(post->targets[0].id, 11);
+  EXPECT_EQ(post->targets[0].account_ref, "feed:main");
+  EXPECT_EQ(post->targets[0].remote_ids, std::vector<std::string>{"r"});
+  EXPECT_EQ(store->attempts(11).size(), 1u);
+  EXPECT_EQ(store->find_post_by_key("k")->id, 9);
+  // Foreign keys are back on: deleting the post cascades to its target and
+  // that target's attempts.
+  store->delete_post(9);
+  EXPECT_TRUE(store->attempts(11).empty());
+  store.reset();
+  fs::remove_all(tmpl);
+}
+
 // ---- backends -------------------------------------------------------------------
 
 std::unique_ptr<Store> open_sqlite_file(const std::string& dir) { return open("sqlite://" + dir + "/multivio.db"); }

@@ -337,6 +337,11 @@ class BlueskyAdapter final : public Adapter {
     return p;
   }
 
+  // The session's refresh JWT renews it (the app password, when stored, too).
+  bool can_refresh(const nlohmann::json& secrets) const override {
+    return !secret(secrets, "refresh_jwt").empty() || !secret(secrets, "app_password").empty();
+  }
+
   std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
     const std::string context = account.ref();
     const AccountView acct = view_of(account);
