@@ -192,7 +192,8 @@ void add_add(CLI::App& group, Session& session) {
       ->type_name("URL")->group(opts);
   cmd->add_option("--handle", f->handle, "bluesky: handle, e.g. me.bsky.social")->type_name("HANDLE")->group(opts);
   cmd->add_option("--pds", f->pds, "bluesky: PDS URL (default https://bsky.social)")->type_name("URL")->group(opts);
-  cmd->add_option("--page-id", f->page_id, "facebook: page id")->type_name("ID")->group(opts);
+  cmd->add_option("--page-id", f->page_id, "facebook: Page id (with --oauth: skips the question which Page)")
+      ->type_name("ID")->group(opts);
   cmd->add_option("--author", f->author, "linkedin: urn:li:person:... or urn:li:organization:...")
       ->type_name("URN")->group(opts);
 
@@ -205,14 +206,23 @@ void add_add(CLI::App& group, Session& session) {
                  "multivio account add x --oauth1 --consumer-key-env X_API_KEY --consumer-secret-env X_API_SECRET "
                  "--token-env X_TOKEN --token-secret-env X_TOKEN_SECRET",
                  "multivio account add mastodon --name main --instance https://mastodon.social --oauth",
+                 "FB_APP_SECRET=... multivio account add facebook --name cafe --oauth   # then pick the Page",
                  "multivio account add mastodon --name main --instance https://mastodon.social "
                  "--access-token \"$ACCESS_TOKEN\"",
                  "BSKY_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx multivio account add bluesky --handle me.bsky.social "
                  "--app-password-env BSKY_APP_PASSWORD"});
 
   session.on_run(cmd, [&session, f] {
-    auto& ctx = session.ctx();
     model::Account account;
+    if (auto* remote = session.remote()) {
+      if (f->oauth || f->oauth1) {
+        throw_usage("--oauth and --oauth1 do not work with --remote; link the account with tokens (--access-token, "
+                    "--token-file) or on the daemon's host");
+      }
+      output::show_account_added(session.out(), remote->add_account(to_request(*f)));
+      return 0;
+    }
+    auto& ctx = session.ctx();
     if (f->oauth) {
       app::OAuth2LinkRequest request;
       request.account = to_request(*f);
@@ -254,7 +264,8 @@ void add_account_commands(CLI::App& root, Session& session) {
   auto* list = group->add_subcommand("list", "List linked accounts");
   examples(list, {"multivio account list", "multivio account list --json | jq -r '.[].id'"});
   session.on_run(list, [&session] {
-    output::show_accounts(session.out(), app::list_accounts(session.ctx()));
+    auto* remote = session.remote();
+    output::show_accounts(session.out(), remote ? remote->list_accounts() : app::list_accounts(session.ctx()));
     return 0;
   });
 
@@ -264,8 +275,9 @@ void add_account_commands(CLI::App& root, Session& session) {
   show->add_option("REF", *ref, ref_help)->required()->type_name("");
   examples(show, {"multivio account show feed:main", "multivio account show 3 --json"});
   session.on_run(show, [&session, ref] {
-    auto& ctx = session.ctx();
-    output::show_account(session.out(), app::resolve_account(ctx, *ref), ctx.zone());
+    auto* remote = session.remote();
+    output::show_account(session.out(), remote ? remote->resolve_account(*ref) : app::resolve_account(session.ctx(), *ref),
+                         session.zone());
     return 0;
   });
 
@@ -275,9 +287,9 @@ void add_account_commands(CLI::App& root, Session& session) {
   check->add_option("REF", *refs, "Accounts to check (default: all)")->type_name("");
   examples(check, {"multivio account check", "multivio account check x:main --json | jq '.[0].expires_at'"});
   session.on_run(check, [&session, refs] {
-    auto& ctx = session.ctx();
-    const auto results = app::check_accounts(ctx, *refs);
-    output::show_account_checks(session.out(), results, ctx.zone());
+    auto* remote = session.remote();
+    const auto results = remote ? remote->check_accounts(*refs) : app::check_accounts(session.ctx(), *refs);
+    output::show_account_checks(session.out(), results, session.zone());
     int code = 0;
     for (const auto& r : results) {
       if (!r.ok) code = std::max(code, exit_code(r.kind));
@@ -285,11 +297,27 @@ void add_account_commands(CLI::App& root, Session& session) {
     return code;
   });
 
+  auto within = std::make_shared<std::string>("14d");
+  auto* expiring = group->add_subcommand(
+      "expiring", "List accounts whose tokens stop working within a window unless a person acts (exit 1 if any)");
+  expiring->add_option("--within", *within, "Window, e.g. 7d, 36h (default 14d)")->type_name("DURATION");
+  examples(expiring, {"multivio account expiring", "multivio account expiring --within 7d --json",
+                      "multivio account expiring --within 14d || echo 'relink before the release'"});
+  session.on_run(expiring, [&session, within] {
+    if (session.remote()) throw_usage("account expiring reads the local database; run it where the daemon runs");
+    const auto window = config::parse_duration(*within);
+    const auto accounts = app::expiring_accounts(session.ctx(), window);
+    output::show_expiring_accounts(session.out(), accounts, session.zone());
+    return accounts.empty() ? 0 : 1;
+  });
+
   auto* refresh = group->add_subcommand("refresh", "Refresh an account's access token now and store the new tokens");
   refresh->add_option("REF", *ref, ref_help)->required()->type_name("");
   examples(refresh, {"multivio account refresh x:main"});
   session.on_run(refresh, [&session, ref] {
-    output::show_account_refreshed(session.out(), app::refresh_account(session.ctx(), *ref));
+    auto* remote = session.remote();
+    output::show_account_refreshed(session.out(),
+                                   remote ? remote->refresh_account(*ref) : app::refresh_account(session.ctx(), *ref));
     return 0;
   });
 
@@ -297,9 +325,10 @@ void add_account_commands(CLI::App& root, Session& session) {
   remove->add_option("REF", *ref, ref_help)->required()->type_name("");
   examples(remove, {"multivio account remove webhook:ci", "multivio account remove 3"});
   session.on_run(remove, [&session, ref] {
-    auto& ctx = session.ctx();
-    auto account = app::resolve_account(ctx, *ref);
-    app::remove_account(ctx, std::to_string(account.id));
+    auto* remote = session.remote();
+    const auto account = remote ? remote->resolve_account(*ref) : app::resolve_account(session.ctx(), *ref);
+    if (remote) remote->remove_account(account);
+    else app::remove_account(session.ctx(), std::to_string(account.id));
     output::show_account_removed(session.out(), account);
     return 0;
   });

@@ -101,7 +101,8 @@ void add_generate(CLI::App& group, Session& session) {
     }
     nlohmann::json docs = nlohmann::json::array();
     for (int i = 0; i < f->variants; ++i) {
-      const auto text = app::generate(session.ctx(), request);
+      auto* remote = session.remote();
+      const auto text = remote ? remote->generate(request) : app::generate(session.ctx(), request);
       if (out.json()) {
         docs.push_back(app::to_json(text));
       } else {
@@ -134,8 +135,11 @@ void add_transform(CLI::App& group, Session& session) {
                  "git log -1 --format=%B | multivio ai transform - --for bluesky --tone playful"});
 
   session.on_run(cmd, [&session, f, text] {
-    const auto results =
-        app::transform(session.ctx(), text_argument(text, f->text), split_commas(f->networks), f->style.style(), f->fit);
+    const std::string body = text_argument(text, f->text);
+    const auto networks = split_commas(f->networks);
+    auto* remote = session.remote();
+    const auto results = remote ? remote->transform(body, networks, f->style.style(), f->fit)
+                                : app::transform(session.ctx(), body, networks, f->style.style(), f->fit);
     const auto& out = session.out();
     if (out.json()) {
       nlohmann::json docs = nlohmann::json::array();
@@ -166,8 +170,11 @@ void add_hashtags(CLI::App& group, Session& session) {
                  "multivio ai hashtags - --for x < post.txt"});
 
   session.on_run(cmd, [&session, f, text] {
-    const auto tags =
-        app::hashtags(session.ctx(), text_argument(text, f->text), f->count, split_commas(f->networks));
+    const std::string body = text_argument(text, f->text);
+    const auto networks = split_commas(f->networks);
+    auto* remote = session.remote();
+    const auto tags = remote ? remote->hashtags(body, f->count, networks)
+                             : app::hashtags(session.ctx(), body, f->count, networks);
     const auto& out = session.out();
     if (out.json()) {
       out.json_doc(tags);

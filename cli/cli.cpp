@@ -4,6 +4,7 @@
 #include "cli/cli.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -47,6 +48,18 @@ app::Context& Session::ctx() {
 const output::Printer& Session::out() {
   if (!out_) out_.emplace(output::Style{globals.json, globals.quiet, output::color_wanted(globals.no_color)});
   return *out_;
+}
+
+remote::Client* Session::remote() {
+  if (globals.remote.empty()) return nullptr;
+  if (!remote_) {
+    remote::Options options;
+    options.url = globals.remote;
+    options.token = globals.api_token;
+    options.zone = zone();
+    remote_ = std::make_unique<remote::Client>(std::move(options));
+  }
+  return remote_.get();
 }
 
 const std::function<int()>* Session::action(const CLI::App* command) const {
@@ -129,6 +142,28 @@ std::vector<std::string> option_names(const CLI::App* app) {
   return names;
 }
 
+// What a multiviod REST listener offers; everything else needs the
+// database, the key or this machine's files.
+void check_remote(const Session& session, const CLI::App* leaf) {
+  const auto& g = session.globals;
+  if (g.remote.empty()) {
+    if (!g.api_token.empty() && std::getenv("MULTIVIO_API_TOKEN") == nullptr) throw_usage("--api-token needs --remote URL");
+    return;
+  }
+  if (!g.database.empty()) throw_usage("--db and --remote cannot be combined");
+  if (!g.as_user.empty()) throw_usage("--as does not work with --remote: the API token decides whose posts you see");
+  static const std::vector<std::string> kRemote{
+      "multivio post new",      "multivio post check",     "multivio post list",      "multivio post show",
+      "multivio post schedule", "multivio post cancel",    "multivio post delete",    "multivio post retry",
+      "multivio post edit",     "multivio post publish",   "multivio account add",    "multivio account list",
+      "multivio account show",  "multivio account check",  "multivio account refresh", "multivio account remove",
+      "multivio ai generate",   "multivio ai transform",   "multivio ai hashtags",    "multivio completion"};
+  const std::string path = command_path(leaf);
+  if (std::find(kRemote.begin(), kRemote.end(), path) == kRemote.end()) {
+    throw_usage("'" + path + "' does not work with --remote; run it on the daemon's host");
+  }
+}
+
 void print_error(bool json, std::string_view code, const std::string& message) {
   if (json) {
     const nlohmann::json doc = {{"error", {{"code", code}, {"message", message}}}};
@@ -202,6 +237,11 @@ void build(CLI::App& root, Session& session) {
       ->type_name("ZONE")->group(global);
   root.add_option("--as", g.as_user, "Work on this user's accounts and posts (default: the user 'local')")
       ->type_name("USER")->group(global);
+  root.add_option("--remote", g.remote,
+                  "Run the command through the REST API of a multiviod --listen at URL instead of the local database")
+      ->type_name("URL")->group(global);
+  root.add_option("--api-token", g.api_token, "API token for --remote (env MULTIVIO_API_TOKEN, which keeps it out of ps)")
+      ->envname("MULTIVIO_API_TOKEN")->type_name("TOKEN")->group(global);
   root.add_flag("--json", g.json, "Print one JSON document on stdout")->group(global);
   root.add_flag("-q,--quiet", g.quiet, "Print results only, no notes")->group(global);
   root.add_flag("--no-color", g.no_color, "No colour (also when NO_COLOR is set or stdout is not a terminal)")
@@ -253,6 +293,7 @@ int run(int argc, char** argv) {
 
   const bool json = session.globals.json;
   try {
+    check_remote(session, leaf);
     const int status = (*action)();
     std::cout.flush();
     if (!std::cout) {

@@ -15,6 +15,7 @@
 
 #include "cli/output/printer.hpp"
 #include "common/app/context.hpp"
+#include "common/remote/client.hpp"
 
 namespace multivio::cli {
 
@@ -24,6 +25,8 @@ struct GlobalOptions {
   std::string database;  // --db
   std::string timezone;  // --tz
   std::string as_user;   // --as: act as this user instead of "local"
+  std::string remote;    // --remote: a multiviod REST listener instead of the database
+  std::string api_token; // --api-token or MULTIVIO_API_TOKEN, for --remote
   bool json = false;
   bool quiet = false;
   bool no_color = false;
@@ -39,6 +42,11 @@ class Session {
   app::Context& ctx();
   /// Valid once parsing is done (it depends on --json, -q, --no-color).
   const output::Printer& out();
+  /// The API client with --remote, else nullptr: commands call it instead
+  /// of common/app and print its answers the same way.
+  remote::Client* remote();
+  /// Time zone for reading and showing times.
+  std::string zone() { return ctx().zone(); }
 
   /// Registers the action run when `command` is the selected leaf subcommand.
   /// An action returns the exit status; failures are thrown as multivio::Error.
@@ -48,6 +56,7 @@ class Session {
  private:
   std::unique_ptr<app::Context> ctx_;
   std::optional<output::Printer> out_;
+  std::unique_ptr<remote::Client> remote_;
   std::map<const CLI::App*, std::function<int()>> actions_;
 };
 

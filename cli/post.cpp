@@ -146,10 +146,10 @@ void add_new(CLI::App& group, Session& session) {
     request.key = f->key;
     request.dry_run = f->dry_run;
 
-    auto& ctx = session.ctx();
-    const auto result = app::new_post(ctx, request);
-    if (f->dry_run) output::show_previews(session.out(), result.post, result.previews, ctx.zone());
-    else output::show_created(session.out(), result, ctx.zone());
+    auto* remote = session.remote();
+    const auto result = remote ? remote->new_post(request) : app::new_post(session.ctx(), request);
+    if (f->dry_run) output::show_previews(session.out(), result.post, result.previews, session.zone());
+    else output::show_created(session.out(), result, session.zone());
     return 0;
   });
 }
@@ -182,8 +182,9 @@ void add_list_cmd(CLI::App& group, Session& session) {
     request.since = optional(f->since);
     request.until = optional(f->until);
     request.limit = f->limit;
-    auto& ctx = session.ctx();
-    output::show_posts(session.out(), app::list_posts(ctx, request), ctx.zone());
+    auto* remote = session.remote();
+    output::show_posts(session.out(), remote ? remote->list_posts(request) : app::list_posts(session.ctx(), request),
+                       session.zone());
     return 0;
   });
 }
@@ -212,11 +213,12 @@ void add_edit(CLI::App& group, Session& session) {
                  "multivio post edit 12 --tag release --tag v1.2"});
 
   session.on_run(cmd, [&session, f, text, text_flag] {
-    auto& ctx = session.ctx();
+    auto* remote = session.remote();
     app::EditRequest request;
     request.id = f->id;
     if (f->edit) {
-      request.text = input::edit(app::get_post(ctx, f->id).text, "Editing post " + std::to_string(f->id));
+      const auto post = remote ? remote->get_post(f->id) : app::get_post(session.ctx(), f->id);
+      request.text = input::edit(post.text, "Editing post " + std::to_string(f->id));
     } else if (text->count() > 0 || text_flag->count() > 0) {
       const std::string& value = text->count() > 0 ? f->text : f->text_flag;
       request.text = value == "-" ? input::read_stdin() : value;
@@ -227,7 +229,8 @@ void add_edit(CLI::App& group, Session& session) {
     if (!request.text && request.variants.empty() && !request.tags) {
       throw_usage("nothing to change: give TEXT, -e, --variant, --tag or --no-tags");
     }
-    output::show_changed(session.out(), app::edit_post(ctx, request), "Updated", ctx.zone());
+    output::show_changed(session.out(), remote ? remote->edit_post(request) : app::edit_post(session.ctx(), request),
+                         "Updated", session.zone());
     return 0;
   });
 }
@@ -240,8 +243,9 @@ void add_by_id(CLI::App& group, Session& session) {
   add_id(show, *id);
   examples(show, {"multivio post show 12", "multivio post show 12 --json | jq '.targets[] | {account, status}'"});
   session.on_run(show, [&session, id] {
-    auto& ctx = session.ctx();
-    output::show_post(session.out(), app::get_post(ctx, *id), ctx.zone());
+    auto* remote = session.remote();
+    output::show_post(session.out(), remote ? remote->get_post(*id) : app::get_post(session.ctx(), *id),
+                      session.zone());
     return 0;
   });
 
@@ -253,8 +257,10 @@ void add_by_id(CLI::App& group, Session& session) {
   examples(schedule, {"multivio post schedule 12 --at \"tomorrow 09:00\"",
                       "multivio post schedule 12 --at 2026-12-01T09:00+01:00", "multivio post schedule 12 --at now"});
   session.on_run(schedule, [&session, id, when] {
-    auto& ctx = session.ctx();
-    output::show_changed(session.out(), app::schedule_post(ctx, *id, *when), "Scheduled", ctx.zone());
+    auto* remote = session.remote();
+    output::show_changed(session.out(),
+                         remote ? remote->schedule_post(*id, *when) : app::schedule_post(session.ctx(), *id, *when),
+                         "Scheduled", session.zone());
     return 0;
   });
 
@@ -262,8 +268,9 @@ void add_by_id(CLI::App& group, Session& session) {
   add_id(cancel, *id);
   examples(cancel, {"multivio post cancel 12"});
   session.on_run(cancel, [&session, id] {
-    auto& ctx = session.ctx();
-    output::show_changed(session.out(), app::cancel_post(ctx, *id), "Cancelled", ctx.zone());
+    auto* remote = session.remote();
+    output::show_changed(session.out(), remote ? remote->cancel_post(*id) : app::cancel_post(session.ctx(), *id),
+                         "Cancelled", session.zone());
     return 0;
   });
 
@@ -271,7 +278,8 @@ void add_by_id(CLI::App& group, Session& session) {
   add_id(remove, *id);
   examples(remove, {"multivio post delete 12"});
   session.on_run(remove, [&session, id] {
-    app::delete_post(session.ctx(), *id);
+    if (auto* remote = session.remote()) remote->delete_post(*id);
+    else app::delete_post(session.ctx(), *id);
     output::show_deleted(session.out(), *id);
     return 0;
   });
@@ -281,8 +289,9 @@ void add_by_id(CLI::App& group, Session& session) {
   examples(retry, {"multivio post list --status unknown", "multivio post show 12   # did it reach the network?",
                    "multivio post retry 12"});
   session.on_run(retry, [&session, id] {
-    auto& ctx = session.ctx();
-    output::show_changed(session.out(), app::retry_post(ctx, *id), "Retrying", ctx.zone());
+    auto* remote = session.remote();
+    output::show_changed(session.out(), remote ? remote->retry_post(*id) : app::retry_post(session.ctx(), *id),
+                         "Retrying", session.zone());
     return 0;
   });
 }
@@ -300,10 +309,11 @@ void add_publish(CLI::App& group, Session& session) {
                  "multivio post new \"Deployed $SHA\" --to webhook:ci -q | xargs multivio post publish"});
 
   session.on_run(cmd, [&session, f] {
-    auto& ctx = session.ctx();
-    const auto outcome = app::publish_post(ctx, f->id, f->dry_run);
+    auto* remote = session.remote();
+    if (remote && f->dry_run) throw_usage("--dry-run does not work with --remote; run the command on the daemon's host");
+    const auto outcome = remote ? remote->publish_post(f->id) : app::publish_post(session.ctx(), f->id, f->dry_run);
     if (f->dry_run) {
-      output::show_previews(session.out(), outcome.post, outcome.previews, ctx.zone());
+      output::show_previews(session.out(), outcome.post, outcome.previews, session.zone());
       return 0;
     }
     output::show_published(session.out(), outcome);
@@ -335,8 +345,13 @@ void add_check(CLI::App& group, Session& session) {
   session.on_run(cmd, [&session, f, text] {
     nlohmann::json options = nlohmann::json::object();
     if (!f->thread.empty()) options["thread"] = f->thread;
-    const auto checks =
-        app::check(session.ctx(), text_from(text, f->text, false, ""), f->to, absolute_paths(f->media), options);
+    const std::string body = text_from(text, f->text, false, "");
+    auto* remote = session.remote();
+    if (remote && !f->media.empty()) {
+      throw_usage("--media does not work with --remote (the daemon cannot read this machine's files)");
+    }
+    const auto checks = remote ? remote->check(body, f->to, options)
+                               : app::check(session.ctx(), body, f->to, absolute_paths(f->media), options);
     output::show_checks(session.out(), checks);
     for (const auto& c : checks) {
       if (!c.report.ok()) return exit_code(ErrorKind::validation);

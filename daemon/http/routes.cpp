@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/http/routes.hpp"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "common/app/accounts.hpp"
+#include "common/app/ai.hpp"
 #include "common/app/link.hpp"
+#include "common/app/media.hpp"
 #include "common/app/posts.hpp"
 #include "common/app/tokens.hpp"
 #include "common/error.hpp"
+#include "common/http/url_policy.hpp"
+#include "common/store/store.hpp"
 
 namespace multivio::daemon::http {
 namespace {
@@ -20,6 +31,37 @@ using nlohmann::json;
 
 constexpr const char* kPostRef = R"({"$ref": "#/components/schemas/Post"})";
 constexpr const char* kAccountRef = R"({"$ref": "#/components/schemas/Account"})";
+
+constexpr const char* kMediaSchema = R"({
+  "type": "object",
+  "required": ["id", "sha256", "kind", "mime", "bytes"],
+  "properties": {
+    "id": {"type": "integer", "description": "What POST /v1/posts takes in media"},
+    "sha256": {"type": "string"},
+    "kind": {"type": "string", "description": "png, jpeg, gif, webp, mp4, mov or unknown, read from the bytes"},
+    "mime": {"type": "string"},
+    "bytes": {"type": "integer"},
+    "width": {"type": ["integer", "null"]},
+    "height": {"type": ["integer", "null"]},
+    "duration_ms": {"type": ["integer", "null"]},
+    "alt": {"type": "string"},
+    "created_at": {"type": "string", "format": "date-time"}
+  }
+})";
+constexpr const char* kMediaListSchema = R"({
+  "type": "object",
+  "required": ["media"],
+  "properties": {"media": {"type": "array", "items": {"$ref": "#/components/schemas/Media"}}}
+})";
+constexpr const char* kMediaUploadSchema = R"({
+  "type": "object",
+  "required": ["file"],
+  "properties": {
+    "file": {"type": "string", "contentMediaType": "application/octet-stream", "description": "The file; its type is read from the bytes"},
+    "alt": {"type": "string", "description": "Alt text"}
+  }
+})";
+constexpr const char* kMediaRef = R"({"$ref": "#/components/schemas/Media"})";
 
 constexpr const char* kPostSchema = R"({
   "type": "object",
@@ -83,7 +125,9 @@ constexpr const char* kNewPostSchema = R"({
     "variants": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Account ref to its own text"},
     "thread": {"enum": ["auto", "never"]},
     "cw": {"type": "string"},
-    "language": {"type": "string"}
+    "language": {"type": "string"},
+    "media": {"type": "array", "items": {"type": ["integer", "string"]}, "description": "Media ids from POST /v1/media (or \"media:ID\"), in order"},
+    "alt": {"type": "array", "items": {"type": "string"}, "description": "Alt text per media item, replacing the item's own"}
   }
 })";
 
@@ -96,7 +140,8 @@ constexpr const char* kCheckSchema = R"({
   "type": "object", "required": ["text", "to"], "additionalProperties": false,
   "properties": {
     "text": {"type": "string"},
-    "to": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Account refs or network names"}
+    "to": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Account refs or network names"},
+    "thread": {"enum": ["auto", "never"], "description": "auto: measure an over-long text as a thread"}
   }
 })";
 
@@ -109,6 +154,64 @@ constexpr const char* kCheckResultSchema = R"({
       "limit": {"type": "integer"}, "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "string"}},
       "parts": {"type": "integer"}}}}
   }
+})";
+
+constexpr const char* kAiStyleProperties = R"(
+    "tone": {"type": "string", "description": "e.g. friendly, formal"},
+    "audience": {"type": "string", "description": "Who reads it"},
+    "hashtags": {"type": "boolean", "default": true, "description": "false: ask for no hashtags"},
+    "emoji": {"type": "boolean", "default": true, "description": "false: ask for no emoji"},
+    "links": {"type": "boolean", "default": true, "description": "false: ask for no links"},
+    "fit": {"type": "boolean", "description": "Shorten a text that still breaks the rules instead of failing"})";
+
+const std::string kAiGenerateSchema = std::string(R"({
+  "type": "object", "required": ["prompt"], "additionalProperties": false,
+  "properties": {
+    "prompt": {"type": "string", "minLength": 1, "description": "What the post is about"},
+    "for": {"type": "string", "description": "Network or account ref whose rules the text must meet"},)") +
+                                      kAiStyleProperties + "}}";
+
+const std::string kAiTransformSchema = std::string(R"({
+  "type": "object", "required": ["text", "for"], "additionalProperties": false,
+  "properties": {
+    "text": {"type": "string", "minLength": 1},
+    "for": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Networks or account refs"},)") +
+                                       kAiStyleProperties + "}}";
+
+constexpr const char* kAiHashtagsSchema = R"({
+  "type": "object", "required": ["text"], "additionalProperties": false,
+  "properties": {
+    "text": {"type": "string", "minLength": 1},
+    "count": {"type": "integer", "minimum": 1, "maximum": 30, "default": 5},
+    "for": {"type": "array", "items": {"type": "string"}, "description": "Networks the set must fit"}
+  }
+})";
+
+constexpr const char* kAiTextRef = R"({"$ref": "#/components/schemas/AiText"})";
+
+constexpr const char* kAiTextSchema = R"({
+  "type": "object", "required": ["platform", "text", "length", "limit", "rewrites", "fit", "usage"],
+  "properties": {
+    "platform": {"type": ["string", "null"]},
+    "text": {"type": "string"},
+    "length": {"type": "integer"},
+    "limit": {"type": "integer", "description": "0: no limit"},
+    "rewrites": {"type": "integer", "description": "Times the model was asked again to meet the rules"},
+    "fit": {"type": ["string", "null"], "description": "Set when the text was shortened to fit"},
+    "cleaned": {"type": "boolean", "description": "Streams only: the text differs from the deltas, quotes or fences stripped"},
+    "usage": {"type": "object", "properties": {"model": {"type": "string"}, "prompt_tokens": {"type": "integer"},
+              "completion_tokens": {"type": "integer"}, "latency_ms": {"type": "integer"}}}
+  }
+})";
+
+constexpr const char* kAiTransformResultSchema = R"({
+  "type": "object", "required": ["results"],
+  "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/AiText"}}}
+})";
+
+constexpr const char* kAiHashtagsResultSchema = R"({
+  "type": "object", "required": ["hashtags"],
+  "properties": {"hashtags": {"type": "array", "items": {"type": "string"}}}
 })";
 
 constexpr const char* kPostListSchema = R"({
@@ -314,6 +417,7 @@ Reply metrics(Call& call) {
   Reply r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = call.services.metrics.render_requests();
+  r.body += call.services.metrics.render_publishing();
   // Whole-database counts (every user's), which is why /metrics needs admin.
   const auto counts = call.ctx.store().row_counts();
   r.body +=
@@ -333,10 +437,148 @@ Reply metrics(Call& call) {
 
 Reply openapi_json(Call&) { return Reply::json(openapi()); }
 
+// The daemon's file path stays on the daemon's host.
+json media_json(const store::MediaItem& item) {
+  json j = app::to_json(item);
+  j.erase("path");
+  return j;
+}
+
+// A multipart upload: the "file" part becomes a library item (the same bytes
+// again answer 200 with the existing item), "alt" its alt text.
+Reply upload_media(Call& call) {
+  const UploadedFile* file = nullptr;
+  std::optional<std::string> alt;
+  for (const auto& part : call.files) {
+    if (part.field == "file") {
+      if (file != nullptr) throw_usage("send one 'file' part per request");
+      file = &part;
+    } else if (part.field == "alt") {
+      alt = part.content;
+    } else {
+      throw_usage("unknown form field '" + part.field + "' (expected: file, alt)");
+    }
+  }
+  if (file == nullptr) throw_usage("send the file as multipart/form-data in a part named 'file'");
+  if (file->content.empty()) throw Error(ErrorKind::validation, "the uploaded file is empty");
+  // The library copies from a path: the bytes go to a private temporary file
+  // in the data directory (same file system, removed whatever happens).
+  const std::filesystem::path dir = std::filesystem::path(call.ctx.config().data_dir) / "tmp";
+  std::filesystem::create_directories(dir);
+  std::string name = (dir / "upload-XXXXXX").string();
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) throw_permanent("cannot write a temporary file in " + dir.string());
+  const struct Remove {
+    std::string path;
+    ~Remove() { ::unlink(path.c_str()); }
+  } remove{name};
+  std::size_t written = 0;
+  while (written < file->content.size()) {
+    const ssize_t n = ::write(fd, file->content.data() + written, file->content.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      throw_permanent("cannot write a temporary file in " + dir.string());
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  const auto added = app::add_media(call.ctx, name, alt);
+  return Reply::json(media_json(added.item), added.created ? 201 : 200);
+}
+
+Reply list_media(Call& call) {
+  json items = json::array();
+  for (const auto& item : app::list_media(call.ctx)) items.push_back(media_json(item));
+  return Reply::json({{"media", items}});
+}
+
+Reply show_media(Call& call) {
+  return Reply::json(media_json(app::resolve_media(call.ctx, std::to_string(call.id_param("id")))));
+}
+
+Reply remove_media(Call& call) {
+  app::remove_media(call.ctx, std::to_string(call.id_param("id")));
+  return no_content();
+}
+
+json event_json(const store::Event& e) {
+  return {{"id", e.id},
+          {"post_id", e.post_id},
+          {"target_id", e.target_id},
+          {"account", e.account_ref},
+          {"status", e.status},
+          {"at", model::format_utc(e.at)},
+          {"remote_url", e.remote_url},
+          {"error", e.error}};
+}
+
+// Server-Sent Events of the user's target status changes. Each event's id is
+// the store's event id, so a client that reconnects with Last-Event-ID (or
+// ?after=ID) gets exactly what it missed; without either, the stream starts
+// with the next change. Idle streams poll the store (changes may come from
+// other processes) and send a comment line now and then.
+Reply events(Call& call) {
+  std::string start = call.last_event_id;
+  if (start.empty()) start = call.query_param("after").value_or("");
+  std::int64_t after = 0;
+  if (!start.empty() && start != "0") {
+    after = positive_integer(start);
+    if (after == 0) throw_usage("event id '" + start + "' is not one this API sent");
+  } else if (start.empty()) {
+    after = call.ctx.store().last_event_id();
+  }
+  Services& services = call.services;
+  if (services.event_streams.fetch_add(1) >= services.max_event_streams) {
+    services.event_streams.fetch_sub(1);
+    Reply busy = Reply::error(503, "transient", "too many event streams are open; try again shortly");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
+  Reply r;
+  r.content_type = "text/event-stream";
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.stream = [&ctx = call.ctx, &services, user = call.ctx.store().user(), after](const Reply::Writer& write) {
+    struct Release {
+      std::atomic<int>& open;
+      ~Release() { open.fetch_sub(1); }
+    } release{services.event_streams};
+    std::int64_t last = after;
+    auto quiet_since = std::chrono::steady_clock::now();
+    // Tells the client how soon to reconnect after a drop.
+    if (!write("retry: 2000\n\n")) return;
+    while (!services.stopping) {
+      std::vector<store::Event> batch;
+      try {
+        ctx.store().set_user(user);
+        batch = ctx.store().events_after(last, 200);
+      } catch (const std::exception& e) {
+        spdlog::warn("http /v1/events: {}", e.what());
+        write("event: error\ndata: " + json{{"message", "the store is unreachable"}}.dump() + "\n\n");
+        return;
+      }
+      std::string out;
+      for (const auto& e : batch) {
+        out += "id: " + std::to_string(e.id) + "\nevent: target\ndata: " + event_json(e).dump() + "\n\n";
+        last = e.id;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (out.empty() && now - quiet_since >= services.event_keepalive) out = ": keepalive\n\n";
+      if (!out.empty()) {
+        if (!write(out)) return;  // the client is gone
+        quiet_since = now;
+      }
+      if (batch.size() < 200) std::this_thread::sleep_for(services.event_poll);
+    }
+  };
+  return r;
+}
+
 Reply list_posts(Call& call) {
   app::ListRequest request;
   request.status = call.query_param("status");
   request.to = call.query_param("to");
+  request.since = call.query_param("since");
+  request.until = call.query_param("until");
   request.limit = 20;
   if (const auto limit = call.query_param("limit")) {
     request.limit = static_cast<int>(positive_integer(*limit));
@@ -365,7 +607,8 @@ Reply list_posts(Call& call) {
 
 Reply create_post(Call& call) {
   const json body = call.json_body();
-  only_fields(body, {"text", "to", "at", "now", "draft", "tags", "key", "variants", "thread", "cw", "language"});
+  only_fields(body, {"text", "to", "at", "now", "draft", "tags", "key", "variants", "thread", "cw", "language",
+                     "media", "alt"});
   app::NewPostRequest request;
   request.text = string_field(body, "text", true);
   request.to = strings_field(body, "to", true);
@@ -378,6 +621,16 @@ Reply create_post(Call& call) {
   request.thread = string_field(body, "thread", false);
   request.cw = string_field(body, "cw", false);
   request.language = string_field(body, "language", false);
+  // Library ids only: a path would name a file on the daemon's host.
+  if (const json& media = field(body, "media"); !media.is_null()) {
+    if (!media.is_array()) throw_usage("field 'media' must be an array of media ids");
+    for (const auto& m : media) {
+      const std::string ref = m.is_number_integer() ? std::to_string(m.get<long long>()) : m.is_string() ? m.get<std::string>() : "";
+      if (!app::is_media_ref(ref)) throw_usage("field 'media' takes media ids from POST /v1/media, not '" + m.dump() + "'");
+      request.media.push_back(ref);
+    }
+  }
+  request.alt = strings_field(body, "alt", false);
   const auto result = app::new_post(call.ctx, request);
   return Reply::json(post_json(call, result.post), result.created ? 201 : 200);
 }
@@ -461,6 +714,20 @@ Reply add_account(Call& call) {
                         request.platform + " accounts write files or send requests from the daemon's host: adding one "
                                            "needs a token with the admin scope");
   }
+  // Every URL option is a server the daemon will call from inside its own
+  // network: API clients may only name public ones.
+  if (!call.ctx.config().daemon.http_allow_private_urls &&
+      (call.token == nullptr || !app::has_scope(*call.token, "admin"))) {
+    for (const auto& [key, value] : request.options.items()) {
+      if (!value.is_string()) continue;
+      const auto& text = value.get_ref<const std::string&>();
+      const bool has_scheme = text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0;
+      // A bare instance or PDS name means https:// (as `account add` reads it).
+      if (has_scheme || key == "instance" || key == "pds") {
+        multivio::http::require_public_url(has_scheme ? text : "https://" + text, "options." + key);
+      }
+    }
+  }
   // The answer is the stored account, whose JSON form never has secrets.
   return network_auth_as_422(
       [&] { return Reply::json(model::to_json(app::add_account(call.ctx, std::move(request))), 201); });
@@ -485,11 +752,13 @@ Reply refresh_account(Call& call) {
 
 Reply check(Call& call) {
   const json body = call.json_body();
-  only_fields(body, {"text", "to"});
+  only_fields(body, {"text", "to", "thread"});
   const std::string text = string_field(body, "text", true);
   const auto to = strings_field(body, "to", true);
   if (to.empty()) throw_usage("field 'to' needs at least one account ref or network");
-  const auto results = app::check(call.ctx, text, to, {});
+  json options = json::object();
+  if (const auto thread = string_field(body, "thread", false); !thread.empty()) options["thread"] = thread;
+  const auto results = app::check(call.ctx, text, to, {}, options);
   json list = json::array();
   bool ok = true;
   for (const auto& r : results) {
@@ -499,12 +768,118 @@ Reply check(Call& call) {
   return Reply::json({{"ok", ok}, {"results", list}});
 }
 
+// ---- AI ----------------------------------------------------------------------
+
+app::Style style_fields(const json& body) {
+  app::Style style;
+  style.tone = string_field(body, "tone", false);
+  style.audience = string_field(body, "audience", false);
+  for (auto [name, flag] : {std::pair{"hashtags", &style.hashtags}, {"emoji", &style.emoji}, {"links", &style.links}}) {
+    if (body.contains(name)) *flag = bool_field(body, name);
+  }
+  return style;
+}
+
+std::string sse_event(std::string_view name, const json& data) {
+  return "event: " + std::string(name) + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) +
+         "\n\n";
+}
+
+// Runs a model call and answers its JSON document, or, for a client that
+// accepts text/event-stream, streams it: "delta" events with the text as
+// it arrives, then "done" with the document, or "error" with the error
+// body. The request was checked before: a stream only fails at the model.
+using AiProduce = std::function<json(const std::function<void(std::string_view)>& on_delta)>;
+Reply ai_answer(const Call& call, AiProduce produce) {
+  // The AI provider refusing its key (auth) is the daemon's configuration,
+  // not the caller's API token: 422, as for a network's credentials.
+  if (call.accept.find("text/event-stream") == std::string::npos) {
+    return network_auth_as_422([&] { return Reply::json(produce(nullptr)); });
+  }
+  Reply r;
+  r.content_type = "text/event-stream";
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.stream = [produce = std::move(produce)](const Reply::Writer& write) {
+    struct ClientGone {};  // not an Error: nothing on the way may turn it into one
+    try {
+      const json done = produce([&write](std::string_view piece) {
+        if (!write(sse_event("delta", {{"text", std::string(piece)}}))) throw ClientGone{};
+      });
+      write(sse_event("done", done));
+    } catch (const ClientGone&) {
+      // Nobody left to tell.
+    } catch (const Error& e) {
+      write(sse_event("error", {{"error", {{"code", kind_name(e.kind())}, {"message", e.what()}}}}));
+    } catch (const std::exception&) {
+      write(sse_event("error", {{"error", {{"code", "permanent"}, {"message", "internal error"}}}}));
+    }
+  };
+  return r;
+}
+
+Reply ai_generate(Call& call) {
+  const json body = call.json_body();
+  only_fields(body, {"prompt", "for", "tone", "audience", "hashtags", "emoji", "links", "fit"});
+  app::GenerateRequest request;
+  request.prompt = string_field(body, "prompt", true);
+  if (request.prompt.empty()) throw_usage("field 'prompt' must not be empty");
+  request.network = string_field(body, "for", false);
+  request.style = style_fields(body);
+  request.fit = bool_field(body, "fit");
+  return ai_answer(call, [&ctx = call.ctx, request](const std::function<void(std::string_view)>& on_delta) mutable {
+    request.on_delta = on_delta;
+    const auto text = app::generate(ctx, request);
+    json doc = app::to_json(text);
+    // Streamed text that was cleaned (quotes, fences) differs from "text".
+    if (on_delta) doc["cleaned"] = text.cleaned;
+    return doc;
+  });
+}
+
+Reply ai_transform(Call& call) {
+  const json body = call.json_body();
+  only_fields(body, {"text", "for", "tone", "audience", "hashtags", "emoji", "links", "fit"});
+  std::string text = string_field(body, "text", true);
+  if (text.empty()) throw_usage("field 'text' must not be empty");
+  auto networks = strings_field(body, "for", true);
+  if (networks.empty()) throw_usage("field 'for' needs at least one network or account ref");
+  const app::Style style = style_fields(body);
+  const bool fit = bool_field(body, "fit");
+  return ai_answer(call, [&ctx = call.ctx, text, networks, style, fit](const auto&) {
+    json results = json::array();
+    for (const auto& t : app::transform(ctx, text, networks, style, fit)) results.push_back(app::to_json(t));
+    return json{{"results", results}};
+  });
+}
+
+Reply ai_hashtags(Call& call) {
+  const json body = call.json_body();
+  only_fields(body, {"text", "count", "for"});
+  std::string text = string_field(body, "text", true);
+  if (text.empty()) throw_usage("field 'text' must not be empty");
+  int count = 5;
+  if (const json& c = field(body, "count"); !c.is_null()) {
+    if (!c.is_number_integer() || c.get<int>() < 1 || c.get<int>() > 30) {
+      throw_usage("field 'count' must be a whole number from 1 to 30");
+    }
+    count = c.get<int>();
+  }
+  auto networks = strings_field(body, "for", false);
+  return ai_answer(call, [&ctx = call.ctx, text, count, networks](const auto&) {
+    return json{{"hashtags", app::hashtags(ctx, text, count, networks)}};
+  });
+}
+
 const QueryParam kLimit{"limit", R"({"type": "integer", "minimum": 1, "maximum": 100, "default": 20})",
                         "Posts per page"};
 const QueryParam kCursor{"cursor", R"({"type": "string"})", "next_cursor of the previous page"};
+const QueryParam kAfter{"after", R"({"type": "string"})",
+                        "Event id to resume after (as Last-Event-ID); 0: every event kept; default: only new ones"};
 const QueryParam kStatus{"status", R"({"type": "string"})",
                          "Post status, or a target status (unknown, retry_wait, claimed), or overdue"};
 const QueryParam kTo{"to", R"({"type": "string"})", "Only posts with a target on this account ref"};
+const QueryParam kSince{"since", R"({"type": "string"})", "Only posts scheduled at or after WHEN (best: a UTC time)"};
+const QueryParam kUntil{"until", R"({"type": "string"})", "Only posts scheduled before WHEN (best: a UTC time)"};
 
 }  // namespace
 
@@ -568,7 +943,7 @@ const std::vector<Route>& routes() {
        "Refresh the account's access token now and store the new tokens", 200, "application/json", nullptr,
        kAccountRef, {}},
       {"GET", "/v1/posts", "posts:read", list_posts, "List posts, newest first", 200, "application/json", nullptr,
-       kPostListSchema, {kStatus, kTo, kLimit, kCursor}},
+       kPostListSchema, {kStatus, kTo, kSince, kUntil, kLimit, kCursor}},
       {"POST", "/v1/posts", "posts:write", create_post, "Create a post (201; 200 when the key was used before)", 201,
        "application/json", kNewPostSchema, kPostRef, {}},
       {"GET", "/v1/posts/{id}", "posts:read", show_post, "Show a post with its targets", 200, "application/json",
@@ -584,8 +959,27 @@ const std::vector<Route>& routes() {
        "application/json", kScheduleSchema, kPostRef, {}},
       {"POST", "/v1/posts/{id}/retry", "posts:write", retry_post, "Retry failed, unknown or cancelled targets", 200,
        "application/json", nullptr, kPostRef, {}},
+      {"POST", "/v1/media", "posts:write", upload_media,
+       "Upload a file to the media library (multipart/form-data: file, alt); 200 when the bytes were there already",
+       201, "application/json", kMediaUploadSchema, kMediaRef, {}, true},
+      {"GET", "/v1/media", "posts:read", list_media, "List the media library", 200, "application/json", nullptr,
+       kMediaListSchema, {}},
+      {"GET", "/v1/media/{id}", "posts:read", show_media, "Show a media item", 200, "application/json", nullptr,
+       kMediaRef, {}},
+      {"DELETE", "/v1/media/{id}", "posts:write", remove_media, "Remove a media item", 204, "", nullptr, nullptr, {}},
+      {"GET", "/v1/events", "posts:read", events,
+       "Server-Sent Events of target status changes (event: target); resume with Last-Event-ID or ?after=ID, "
+       "?after=0 replays what is kept",
+       200, "text/event-stream", nullptr, kTextSchema, {kAfter}},
       {"POST", "/v1/check", "posts:read", check, "Check a text against each target's rules", 200,
        "application/json", kCheckSchema, kCheckResultSchema, {}},
+      {"POST", "/v1/ai/generate", "ai", ai_generate,
+       "Write a post from a prompt, checked against a network's rules (Accept: text/event-stream streams it)", 200,
+       "application/json", kAiGenerateSchema.c_str(), kAiTextRef, {}},
+      {"POST", "/v1/ai/transform", "ai", ai_transform, "Rewrite a text once per network, each valid for it", 200,
+       "application/json", kAiTransformSchema.c_str(), kAiTransformResultSchema, {}},
+      {"POST", "/v1/ai/hashtags", "ai", ai_hashtags, "Suggest hashtags for a text, valid on every named network", 200,
+       "application/json", kAiHashtagsSchema, kAiHashtagsResultSchema, {}},
   };
   return table;
 }
@@ -649,12 +1043,20 @@ nlohmann::json openapi() {
     }
     if (!parameters.empty()) operation["parameters"] = parameters;
     if (r.request_schema != nullptr) {
-      operation["requestBody"] = {{"required", true},
-                                  {"content", {{"application/json", {{"schema", json::parse(r.request_schema)}}}}}};
+      operation["requestBody"] = {
+          {"required", true},
+          {"content", {{r.upload ? "multipart/form-data" : "application/json", {{"schema", json::parse(r.request_schema)}}}}}};
     }
     json ok{{"description", "Success"}};
     if (r.response_schema != nullptr) {
       ok["content"] = {{std::string(r.content_type), {{"schema", json::parse(r.response_schema)}}}};
+    }
+    if (std::string_view(r.path).starts_with("/v1/ai/")) {
+      ok["content"]["text/event-stream"] = {
+          {"schema",
+           {{"type", "string"},
+            {"description", "With Accept: text/event-stream: 'delta' events ({\"text\"}) as the model writes, then "
+                            "'done' with the JSON answer, or 'error' with the error body"}}}};
     }
     json responses{{std::to_string(r.ok_status), ok}};
     if (std::string_view(r.path) == "/v1/posts" && std::string_view(r.method) == "POST") {
@@ -703,11 +1105,17 @@ nlohmann::json openapi() {
       {"paths", paths},
       {"components",
        {{"securitySchemes",
-         {{"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "multivio token create"}}}}},
+         {{"bearer",
+           {{"type", "http"},
+            {"scheme", "bearer"},
+            {"description", "A multivio API token (multivio token create) or, when auth.oidc is configured, "
+                            "an OIDC JWT (RS256 or ES256) from that issuer"}}}}},
         {"schemas",
          {{"Error", json::parse(kErrorSchema)},
           {"Post", json::parse(kPostSchema)},
-          {"Account", json::parse(kAccountSchema)}}}}},
+          {"Account", json::parse(kAccountSchema)},
+          {"Media", json::parse(kMediaSchema)},
+          {"AiText", json::parse(kAiTextSchema)}}}}},
   };
 }
 

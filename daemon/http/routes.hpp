@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ struct Reply {
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Set for streamed answers (text/event-stream): runs after the handler
+  /// returns, on the same listener thread, and writes the body piece by piece
+  /// with `write`, which returns false once the client is gone; then it must
+  /// return promptly. `body` is ignored.
+  using Writer = std::function<bool(std::string_view chunk)>;
+  std::function<void(const Writer& write)> stream;
 
   static Reply json(const nlohmann::json& doc, int status = 200);
   /// {"error":{"code":..,"message":..}}
@@ -45,6 +52,24 @@ struct Services {
   std::atomic<std::int64_t> loop_beat_ms{0};
   /// /health calls the loop stalled when its last pass is older than this.
   std::chrono::milliseconds loop_silence_limit{60'000};
+  /// Set when the listener stops: long streams (/v1/events) end at once.
+  std::atomic<bool> stopping{false};
+  /// Event streams open now, and how many may be (each holds a pool thread).
+  std::atomic<int> event_streams{0};
+  int max_event_streams = 4;
+  /// How often an idle event stream looks for new events, and sends a
+  /// comment line so proxies and clients see it is alive.
+  std::chrono::milliseconds event_poll{250};
+  std::chrono::milliseconds event_keepalive{15'000};
+};
+
+/// One part of a multipart/form-data body: a file (with a filename) or a
+/// plain field.
+struct UploadedFile {
+  std::string field;
+  std::string filename;
+  std::string content_type;
+  std::string content;
 };
 
 /// One request as a handler sees it. The Context's store already acts as the
@@ -56,6 +81,9 @@ struct Call {
   std::map<std::string, std::string> params;  // path parameters by name
   std::map<std::string, std::string> query;
   std::string body;
+  std::string accept;  // the Accept header: text/event-stream asks the AI routes to stream
+  std::string last_event_id;  // the Last-Event-ID header: where /v1/events resumes
+  std::vector<UploadedFile> files;  // multipart/form-data parts (upload routes only)
 
   /// The body as a JSON object; Error(usage) when it is malformed or not an object.
   nlohmann::json json_body() const;
@@ -84,6 +112,9 @@ struct Route {
   const char* request_schema;   // JSON Schema text of the body, nullptr: no body
   const char* response_schema;  // JSON Schema text of the success body, nullptr: none
   std::vector<QueryParam> query;
+  /// Takes multipart/form-data up to ServerOptions::max_upload bytes instead
+  /// of a JSON body up to max_body.
+  bool upload = false;
 };
 
 /// Every route the listener serves, in the order /openapi.json lists them.

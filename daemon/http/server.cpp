@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "common/app/oidc.hpp"
 #include "common/app/tokens.hpp"
 #include "common/error.hpp"
 #include "daemon/http/rate_limiter.hpp"
@@ -113,6 +114,18 @@ std::unique_ptr<httplib::Server> make_tls_server(const std::string& cert, const 
 void apply(const Reply& reply, httplib::Response& res) {
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  if (reply.stream) {
+    // Chunked: an event stream has no length and is written as it happens.
+    res.set_chunked_content_provider(reply.content_type,
+                                     [stream = reply.stream](std::size_t, httplib::DataSink& sink) {
+                                       stream([&sink](std::string_view chunk) {
+                                         return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+                                       });
+                                       sink.done();
+                                       return true;
+                                     });
+    return;
+  }
   if (!reply.content_type.empty()) res.set_content(reply.body, reply.content_type.c_str());
 }
 
@@ -143,6 +156,7 @@ struct Server::Impl {
   ServerOptions options;
   Services& services;
   RateLimiter limiter;
+  std::unique_ptr<app::OidcVerifier> oidc;  // set when auth.oidc.issuer is
   std::unique_ptr<httplib::Server> server;  // an SSLServer with TLS; made by start()
   std::thread thread;
   int port = 0;
@@ -237,6 +251,10 @@ struct Server::Impl {
   }
 
   Reply run(const Route& route, const httplib::Request& req, std::map<std::string, std::string> params) {
+    if (!route.upload && req.body.size() > static_cast<std::size_t>(options.max_body)) {
+      return Reply::error(413, "too_large",
+                          "the request body is larger than " + std::to_string(options.max_body) + " bytes");
+    }
     try {
       app::Context& ctx = context();
       std::optional<store::ApiToken> token;
@@ -249,13 +267,18 @@ struct Server::Impl {
           return unauthorized("the Authorization header must be 'Bearer TOKEN'", true);
         }
         const auto now = ctx.clock().now();
+        const std::string_view secret = trim(value.substr(space + 1));
         try {
-          token = app::verify_token(ctx.store(), trim(value.substr(space + 1)), now);
+          token = oidc && !secret.starts_with("mvt_") ? oidc_token(ctx, secret)
+                                                      : app::verify_token(ctx.store(), secret, now);
         } catch (const Error& e) {
           if (e.kind() != ErrorKind::auth) throw;
           return unauthorized(e.what(), true);
         }
-        if (const auto wait = limiter.take(token->id, std::chrono::steady_clock::now()); wait.count() > 0) {
+        // A JWT identity is limited per user; negative keys keep its bucket
+        // apart from those of stored tokens, whose ids are positive.
+        const std::int64_t bucket = token->id != 0 ? token->id : -token->user_id;
+        if (const auto wait = limiter.take(bucket, std::chrono::steady_clock::now()); wait.count() > 0) {
           Reply r = Reply::error(429, "rate_limited",
                                  "more than " + std::to_string(options.rate_limit) + " requests per second");
           r.headers.emplace_back("Retry-After", std::to_string(wait.count()));
@@ -264,10 +287,18 @@ struct Server::Impl {
         if (!app::has_scope(*token, route.scope)) {
           return Reply::error(403, "forbidden", std::string("this token lacks the scope ") + route.scope);
         }
-        if (!token->last_used_at || now - *token->last_used_at >= kTouchEvery) ctx.store().touch_token(token->id, now);
+        if (token->id != 0 && (!token->last_used_at || now - *token->last_used_at >= kTouchEvery)) {
+          ctx.store().touch_token(token->id, now);
+        }
       }
       ctx.store().set_user(token ? token->user_id : store::kLocalUser);
-      Call call{ctx, services, token ? &*token : nullptr, std::move(params), {}, req.body};
+      Call call{ctx, services, token ? &*token : nullptr, std::move(params), {}, req.body,
+                req.get_header_value("Accept"), req.get_header_value("Last-Event-ID"), {}};
+      if (route.upload) {
+        for (const auto& [field, part] : req.files) {
+          call.files.push_back({field, part.filename, part.content_type, part.content});
+        }
+      }
       for (const auto& [name, value] : req.params) call.query[name] = value;
       return route.handler(call);
     } catch (const Error& e) {
@@ -279,6 +310,18 @@ struct Server::Impl {
       spdlog::error("http route={} internal error: {}", route.path, e.what());
       return Reply::error(500, "permanent", "internal error");
     }
+  }
+
+  // A verified JWT as the token the routes see: never stored (id 0), with
+  // the user and scopes its claims map to.
+  store::ApiToken oidc_token(app::Context& ctx, std::string_view jwt) {
+    const auto claims = oidc->verify(jwt, ctx.clock().now());
+    const app::OidcIdentity identity = app::oidc_identity(ctx, claims, oidc->auto_create());
+    store::ApiToken token;
+    token.user_id = identity.user.id;
+    token.name = "oidc";
+    token.scopes = identity.scopes;
+    return token;
   }
 
   static Reply unauthorized(const std::string& message, bool invalid) {
@@ -303,10 +346,16 @@ void Server::start() {
   impl.server = tls ? make_tls_server(impl.options.tls_cert, impl.options.tls_key) : std::make_unique<httplib::Server>();
   auto& svr = *impl.server;
   const int threads = std::max(1, impl.options.threads);
+  // Event streams hold a thread each for as long as they are open: at most
+  // half the pool, so ordinary requests always find one.
+  impl.services.max_event_streams = std::max(1, threads / 2);
+  impl.services.stopping = false;
   // httplib takes ownership of the queue it gets from this factory (its API
   // wants a raw pointer); the pool bounds how many requests run at once.
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(static_cast<size_t>(impl.options.max_body));
+  // httplib's own limit is the larger one; run() holds every route that is
+  // not an upload to max_body.
+  svr.set_payload_max_length(static_cast<size_t>(std::max(impl.options.max_body, impl.options.max_upload)));
   // httplib writes headers and body separately; with Nagle on, the second
   // write waits for the client's delayed ACK (~40 ms per request).
   svr.set_tcp_nodelay(true);
@@ -328,13 +377,24 @@ void Server::start() {
                                                                       httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 413) message = "the request body is larger than " + std::to_string(impl.options.max_body) + " bytes";
+    if (res.status == 413) {
+      message = "the request body is larger than " +
+                std::to_string(std::max(impl.options.max_body, impl.options.max_upload)) + " bytes";
+    }
     apply(Reply::error(res.status, code_for_status(res.status), message), res);
     impl.add_cors(req, res);
     impl.services.metrics.count_request(req.method, "unmatched", res.status);
     return httplib::Server::HandlerResponse::Handled;
   }));
 
+  {
+    // Checked before binding: a daemon with an incomplete auth.oidc must not
+    // start and then turn every JWT away.
+    app::Context probe(impl.options.app);
+    if (const auto& oidc = probe.config().oidc; !oidc.issuer.empty()) {
+      impl.oidc = std::make_unique<app::OidcVerifier>(oidc);
+    }
+  }
   const int bound = port == 0 ? svr.bind_to_any_port(host) : (svr.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) throw_permanent("cannot listen on " + impl.options.listen + ": the address is unavailable or in use");
   impl.port = bound;
@@ -361,6 +421,7 @@ void Server::stop() {
   auto& impl = *impl_;
   if (!impl.started) return;
   impl.started = false;
+  impl.services.stopping = true;  // before stop(), which waits for the streams' threads
   impl.server->stop();
   if (impl.thread.joinable()) impl.thread.join();
 }

@@ -20,6 +20,7 @@ struct ServerOptions {
   std::string port_file;  // when set, the bound port is written here once listening
   app::Options app;       // each pool thread opens its own Context from these
   int max_body = 1 << 20;
+  int max_upload = 64 << 20;  // routes marked `upload` (multipart files) only
   int rate_limit = 20;    // per token per second; 0: off
   int threads = 8;
   // Exact browser origins allowed to call the API (CORS); empty: none.

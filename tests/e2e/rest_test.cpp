@@ -8,10 +8,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <curl/curl.h>
@@ -25,6 +28,7 @@
 #include "common/oauth/pkce.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/fakes/mastodon_server.hpp"
+#include "tests/fakes/media_samples.hpp"
 #include "tests/fakes/oauth_server.hpp"
 #include "tests/fakes/x_server.hpp"
 
@@ -120,7 +124,8 @@ class RestTest : public testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(box_.cli({"init"}).code, 0);
-    box_.append_config("daemon: {poll_interval: 1s, http: {max_body: 4096, rate_limit: 10000}}");
+    // The fakes live on 127.0.0.1, which API clients may only name when allowed.
+    box_.append_config("daemon: {poll_interval: 1s, http: {max_body: 4096, rate_limit: 10000, allow_private_urls: true}}");
     for (const std::string user : {"alice", "bob"}) {
       ASSERT_EQ(box_.cli({"user", "add", user}).code, 0);
       const auto r = box_.cli({"--as", user, "account", "add", "feed", "--name", user + "-feed", "--path",
@@ -503,7 +508,8 @@ class RestAccountsTest : public testing::Test {
     mastodon_->set_access_token("masto-secret-token");
     oauth_->add_client({"x-rest-client", "", fakes::OAuthServer::ClientAuthMethod::any, {}, true});
     ASSERT_EQ(box_.cli({"init"}).code, 0);
-    box_.append_config("daemon: {http: {rate_limit: 10000}}\nplatforms:\n  x:\n    api_base: " + x_->base_url() +
+    box_.append_config("daemon: {http: {rate_limit: 10000, allow_private_urls: true}}\nplatforms:\n  x:\n"
+                       "    api_base: " + x_->base_url() +
                        "\n    auth_base: " + x_->base_url() + "\n    client_id: x-rest-client\n");
     ASSERT_EQ(box_.cli({"user", "add", "alice"}).code, 0);
     writer_ = box_.json({"token", "create", "--user", "alice", "--scope", "accounts:read,accounts:write"})["token"];
@@ -879,6 +885,41 @@ TEST_F(RestTlsTest, AMissingUnreadableOrMismatchedCertificateStopsTheStartWithEx
   EXPECT_THAT(r.err, HasSubstr(other_file));
 }
 
+// Server-side request forgery: an account's URL is a server the daemon calls
+// from inside its network, so API clients may name only public ones.
+TEST(RestSsrf, PrivateAndLoopbackUrlsAreRefusedToApiClientsButNotToAdmins) {
+  Sandbox box;
+  ASSERT_EQ(box.cli({"init"}).code, 0);
+  box.append_config("daemon: {http: {rate_limit: 10000}}");
+  ASSERT_EQ(box.cli({"user", "add", "alice"}).code, 0);
+  const std::string alice =
+      box.json({"token", "create", "--user", "alice", "--scope", "accounts:read,accounts:write"})["token"];
+  const std::string admin = box.json({"token", "create", "--user", "local", "--scope", "admin"})["token"];
+  fakes::MastodonServer mastodon;
+  Api api(box, box.dir() + "/port");
+  if (!api.up()) GTEST_SKIP() << "the listener did not start: " << api.log();
+  const auto add = [&](const std::string& token, const std::string& key, const std::string& url) {
+    const std::string platform = key == "pds" ? "bluesky" : "mastodon";
+    json options{{key, url}};
+    if (platform == "bluesky") options["handle"] = "me.example.com";
+    return api.post("/v1/accounts", token,
+                    {{"platform", platform}, {"name", "n"}, {"options", options}, {"secrets", {{"access_token", "t"}}}});
+  };
+  for (const std::string& url : {mastodon.base_url(), std::string("http://169.254.169.254/latest/meta-data"),
+                                std::string("https://10.1.2.3"), std::string("http://[::1]:8080"),
+                                std::string("https://192.168.1.1"), std::string("http://[::ffff:127.0.0.1]/"),
+                                std::string("localhost")}) {
+    const auto r = add(alice, "instance", url);
+    expect_error(r, 400, "usage");
+    EXPECT_THAT(r.body, HasSubstr("options.instance")) << url;
+  }
+  expect_error(add(alice, "pds", "http://127.0.0.1:2583"), 400, "usage");
+  EXPECT_TRUE(body_of(api.get("/v1/accounts", alice))["accounts"].empty()) << "nothing was stored";
+  // The operator's admin token may point at its own network.
+  const auto r = add(admin, "instance", mastodon.base_url());
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
 TEST(UserAndTokenCommands, ManageUsersAndShowTokensOnce) {
   Sandbox box;
   ASSERT_EQ(box.cli({"init"}).code, 0);
@@ -963,6 +1004,198 @@ TEST(RestListener, StopsWithTheDaemonAndRefusesABadAddress) {
   EXPECT_EQ(api.get("/health").status, 200);
   api.daemon().signal(SIGTERM);
   EXPECT_EQ(api.daemon().wait(15s), 0) << api.log();
+}
+
+// One Server-Sent Event as a test reads it.
+struct SseEvent {
+  std::string id;
+  std::string event;
+  json data;
+};
+
+// Reads /v1/events until `done` says so, then hangs up (the sink throws,
+// which aborts the transfer: a client that disconnects).
+struct StopReading {};
+std::vector<SseEvent> read_events(int port, const std::string& token, const std::string& query,
+                                  const std::string& last_event_id,
+                                  const std::function<bool(const std::vector<SseEvent>&)>& done) {
+  http::Request r;
+  r.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/events" + query;
+  r.headers.emplace_back("Authorization", "Bearer " + token);
+  r.headers.emplace_back("Accept", "text/event-stream");
+  if (!last_event_id.empty()) r.headers.emplace_back("Last-Event-ID", last_event_id);
+  r.total_timeout = 20s;
+  std::vector<SseEvent> events;
+  std::string pending;
+  try {
+    http::make_client()->send_streaming(r, [&](const http::Response& head, std::string_view chunk) {
+      EXPECT_EQ(head.status, 200);
+      EXPECT_THAT(head.header("Content-Type").value_or(""), HasSubstr("text/event-stream"));
+      pending += chunk;
+      for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
+        const std::string block = pending.substr(0, end);
+        pending.erase(0, end + 2);
+        SseEvent e;
+        std::istringstream lines(block);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.starts_with("id: ")) e.id = line.substr(4);
+          if (line.starts_with("event: ")) e.event = line.substr(7);
+          if (line.starts_with("data: ")) e.data = json::parse(line.substr(6));
+        }
+        if (e.event == "target") events.push_back(std::move(e));
+      }
+      if (done(events)) throw StopReading{};
+    });
+    ADD_FAILURE() << "the event stream ended by itself";
+  } catch (const StopReading&) {
+  }
+  return events;
+}
+
+bool published(const std::vector<SseEvent>& events, const std::string& post_id) {
+  return std::any_of(events.begin(), events.end(), [&](const SseEvent& e) {
+    return std::to_string(e.data["post_id"].get<long long>()) == post_id && e.data["status"] == "published";
+  });
+}
+
+TEST_F(RestTest, EventsStreamStatusChangesAndResumeAfterADisconnect) {
+  const std::string first = std::to_string(draft(alice_, "alice-feed", "one")["id"].get<long long>());
+  ASSERT_EQ(api_->post("/v1/posts/" + first + "/publish", alice_, json::object()).status, 200);
+
+  // ?after=0 replays what is kept: the first post's changes, ending published.
+  const auto seen = read_events(api_->port(), alice_, "?after=0", "",
+                                [&](const std::vector<SseEvent>& events) { return published(events, first); });
+  ASSERT_FALSE(seen.empty());
+  for (const auto& e : seen) {
+    EXPECT_EQ(std::to_string(e.data["post_id"].get<long long>()), first);
+    EXPECT_EQ(e.data["account"], "feed:alice-feed");
+  }
+  EXPECT_FALSE(seen.back().data["remote_url"].get<std::string>().empty());
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LT(std::stoll(seen[i - 1].id), std::stoll(seen[i].id));
+
+  // While nobody listens, a second post is published; resuming from the last
+  // id seen delivers its changes and nothing from before.
+  const std::string second = std::to_string(draft(alice_, "alice-feed", "two")["id"].get<long long>());
+  ASSERT_EQ(api_->post("/v1/posts/" + second + "/publish", alice_, json::object()).status, 200);
+  const auto resumed = read_events(api_->port(), alice_, "", seen.back().id,
+                                   [&](const std::vector<SseEvent>& events) { return published(events, second); });
+  ASSERT_FALSE(resumed.empty());
+  EXPECT_GT(std::stoll(resumed.front().id), std::stoll(seen.back().id));
+  for (const auto& e : resumed) EXPECT_EQ(std::to_string(e.data["post_id"].get<long long>()), second);
+
+  // Bob replays everything kept and sees only his own post's changes.
+  const std::string bobs = std::to_string(draft(bob_, "bob-feed", "bob")["id"].get<long long>());
+  ASSERT_EQ(api_->post("/v1/posts/" + bobs + "/publish", bob_, json::object()).status, 200);
+  const auto bob_seen = read_events(api_->port(), bob_, "?after=0", "",
+                                    [&](const std::vector<SseEvent>& events) { return published(events, bobs); });
+  for (const auto& e : bob_seen) EXPECT_EQ(std::to_string(e.data["post_id"].get<long long>()), bobs);
+
+  // A stream that starts without an id waits for new changes only: once it
+  // is open (its first bytes arrived), a third post is published.
+  std::thread later;
+  const auto fresh = read_events(api_->port(), alice_, "", "", [&](const std::vector<SseEvent>& events) {
+    if (!later.joinable()) {
+      later = std::thread([&] {
+        const std::string third = std::to_string(draft(alice_, "alice-feed", "three")["id"].get<long long>());
+        EXPECT_EQ(api_->post("/v1/posts/" + third + "/publish", alice_, json::object()).status, 200);
+      });
+    }
+    return !events.empty() && events.back().data["status"] == "published";
+  });
+  if (later.joinable()) later.join();
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_GT(std::stoll(fresh.front().id), std::stoll(resumed.back().id));
+
+  expect_error(api_->get("/v1/events?after=abc", alice_), 400, "usage");
+  EXPECT_EQ(api_->get("/v1/events").status, 401);
+}
+
+TEST_F(RestTest, MetricsCountTheDaemonsPublishAttemptsByNetworkAndOutcome) {
+  const auto r = api_->post("/v1/posts", alice_, {{"text", "due now"}, {"to", {"feed:alice-feed"}}, {"now", true}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = std::to_string(body_of(r)["id"].get<long long>());
+  // The daemon's loop publishes it (the listener only stored it).
+  for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+    if (body_of(api_->get("/v1/posts/" + id, alice_))["status"] == "published") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(body_of(api_->get("/v1/posts/" + id, alice_))["status"], "published");
+  const std::string admin = token("local", "admin");
+  const std::string text = api_->get("/metrics", admin).body;
+  EXPECT_THAT(text, HasSubstr("multivio_publish_attempts_total{network=\"feed\",outcome=\"ok\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE multivio_publish_duration_seconds histogram\n"));
+  EXPECT_THAT(text, HasSubstr("multivio_publish_duration_seconds_bucket{network=\"feed\",le=\"+Inf\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("multivio_publish_duration_seconds_count{network=\"feed\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("multivio_targets{status=\"published\"} 1\n"));
+}
+
+// A multipart/form-data body as a browser or curl -F sends it.
+std::string multipart(const std::string& boundary, const std::vector<std::array<std::string, 3>>& parts) {
+  std::string body;
+  for (const auto& [name, filename, content] : parts) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";
+    if (!filename.empty()) body += "; filename=\"" + filename + "\"\r\nContent-Type: application/octet-stream";
+    body += "\r\n\r\n" + content + "\r\n";
+  }
+  return body + "--" + boundary + "--\r\n";
+}
+
+TEST_F(RestTest, MediaUploadListShowRemoveAndUseInAPost) {
+  const std::string boundary = "mvtestboundary42";
+  const http::Headers form{{"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  const std::string png = fakes::sample_png(640, 480);
+  auto upload = [&](const std::string& token, const std::vector<std::array<std::string, 3>>& parts) {
+    http::Request r;
+    r.method = "POST";
+    r.url = "http://127.0.0.1:" + std::to_string(api_->port()) + "/v1/media";
+    r.headers = form;
+    r.headers.emplace_back("Authorization", "Bearer " + token);
+    r.body = multipart(boundary, parts);
+    r.total_timeout = 20s;
+    return http::make_client()->send(r);
+  };
+  auto r = upload(alice_, {{"file", "chart.bin", png}, {"alt", "", "a chart"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json item = body_of(r);
+  EXPECT_EQ(item["kind"], "png");  // from the bytes, not the name
+  EXPECT_EQ(item["width"], 640);
+  EXPECT_EQ(item["alt"], "a chart");
+  EXPECT_FALSE(item.contains("path")) << "the daemon's file system stays private";
+  const std::string id = std::to_string(item["id"].get<long long>());
+  // The same bytes again: the same item, 200.
+  r = upload(alice_, {{"file", "again.png", png}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["id"], item["id"]);
+
+  EXPECT_EQ(body_of(api_->get("/v1/media", alice_))["media"].size(), 1u);
+  EXPECT_EQ(body_of(api_->get("/v1/media/" + id, alice_))["sha256"], item["sha256"]);
+  // Bob cannot see, use or remove it: 404 as for a missing id.
+  expect_error(api_->get("/v1/media/" + id, bob_), 404, "not_found");
+  expect_error(api_->call("DELETE", "/v1/media/" + id, bob_), 404, "not_found");
+  EXPECT_TRUE(body_of(api_->get("/v1/media", bob_))["media"].empty());
+  expect_error(api_->post("/v1/posts", bob_, {{"text", "x"}, {"to", {"feed:bob-feed"}}, {"draft", true}, {"media", {item["id"]}}}),
+               404, "not_found");
+
+  // A post uses it by id; a path is refused (it would name a daemon file).
+  r = api_->post("/v1/posts", alice_,
+                 {{"text", "with media"}, {"to", {"feed:alice-feed"}}, {"draft", true}, {"media", {item["id"]}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body_of(r)["media"].size(), 1u);
+  expect_error(api_->post("/v1/posts", alice_,
+                          {{"text", "x"}, {"to", {"feed:alice-feed"}}, {"draft", true}, {"media", {"/etc/passwd"}}}),
+               400, "usage");
+
+  // Bad uploads change nothing.
+  expect_error(upload(alice_, {{"alt", "", "no file"}}), 400, "usage");
+  expect_error(upload(alice_, {{"file", "a.png", png}, {"other", "", "x"}}), 400, "usage");
+  expect_error(upload(alice_, {{"file", "empty.png", ""}}), 422, "validation");
+  expect_error(api_->post("/v1/media", alice_, json{{"file", "x"}}), 400, "usage");  // JSON is not a form
+  const std::string reader = token("alice", "posts:read");
+  EXPECT_EQ(upload(reader, {{"file", "b.png", fakes::sample_png(2, 2)}}).status, 403);
+  EXPECT_EQ(body_of(api_->get("/v1/media", alice_))["media"].size(), 1u);
+
+  EXPECT_EQ(api_->call("DELETE", "/v1/media/" + id, alice_).status, 204);
+  expect_error(api_->get("/v1/media/" + id, alice_), 404, "not_found");
 }
 
 }  // namespace
