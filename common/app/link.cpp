@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/app/link.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "common/crypto/crypto.hpp"
@@ -41,13 +43,36 @@ void require_free_name(Context& ctx, const AddAccountRequest& request) {
   }
 }
 
+// The one the user picks by number or id; a lone choice needs no question.
+std::string pick_choice(const std::vector<platforms::LinkChoice>& choices, const std::string& option,
+                        const std::string& platform, const LinkPrompt& prompt) {
+  if (choices.empty()) throw_usage(platform + ": this login reaches nothing to link (" + option + ")");
+  if (choices.size() == 1) return choices.front().id;
+  std::string question = "This login reaches:\n";
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    question += "  " + std::to_string(i + 1) + ") " + choices[i].name + " (" + choices[i].id + ")\n";
+  }
+  question += "Link which one (number or id)? ";
+  const std::string answer(text::trim(prompt.read_line(question)));
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (answer == choices[i].id || answer == std::to_string(i + 1)) return choices[i].id;
+  }
+  std::string flag = option;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  throw_usage("'" + answer + "' is none of the " + std::to_string(choices.size()) + " choices; give --" + flag +
+              " to pick without asking");
+}
+
 }  // namespace
 
 model::Account link_oauth2(Context& ctx, OAuth2LinkRequest request, const LinkPrompt& prompt) {
   auto& account = request.account;
   require_free_name(ctx, account);
   auto adapter = ctx.adapter(account.platform);
-  adapter->configure_account(account.options);
+  // An account picked after login (a Facebook Page) is checked once picked.
+  const std::string choice_option = adapter->link_choice_option();
+  const bool pick = !choice_option.empty() && !account.options.contains(choice_option);
+  if (!pick) adapter->configure_account(account.options);
 
   // Networks that match the redirect URI exactly (X) need the port the app
   // was registered with: platforms.NAME.redirect_port.
@@ -95,6 +120,11 @@ model::Account link_oauth2(Context& ctx, OAuth2LinkRequest request, const LinkPr
   }
   const oauth::TokenSet tokens = oauth::exchange_code(ctx.http(), link->config, answer.code, redirect_uri,
                                                       pkce.verifier, std::chrono::system_clock::now());
+  if (pick) {
+    account.options[choice_option] = pick_choice(adapter->link_choices(tokens, account.options), choice_option,
+                                                 account.platform, prompt);
+    adapter->configure_account(account.options);
+  }
   nlohmann::json secrets = adapter->secrets_from_tokens(tokens, account.options, account.handle);
   for (const auto& [key, value] : link->secrets.items()) secrets[key] = value;
   account.secrets = std::move(secrets);

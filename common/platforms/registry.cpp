@@ -6,11 +6,17 @@
 #include "common/error.hpp"
 #include "common/text/text.hpp"
 #include "common/platforms/bluesky/adapter.hpp"
+#include "common/platforms/facebook/adapter.hpp"
 #include "common/platforms/feed/feed.hpp"
+#include "common/platforms/instagram/adapter.hpp"
+#include "common/platforms/threads/adapter.hpp"
+#include "common/platforms/linkedin/adapter.hpp"
 #include "common/platforms/mastodon/adapter.hpp"
 #include "common/platforms/platform.hpp"
 #include "common/platforms/webhook/webhook.hpp"
+#include "common/platforms/tiktok/adapter.hpp"
 #include "common/platforms/x/adapter.hpp"
+#include "common/platforms/youtube/adapter.hpp"
 
 namespace multivio::platforms {
 
@@ -27,6 +33,12 @@ constexpr std::array k_platforms{
     Entry{"mastodon", mastodon::make_adapter},
     Entry{"bluesky", bluesky::make_adapter},
     Entry{"x", x::make_adapter},
+    Entry{"facebook", facebook::make_adapter},
+    Entry{"instagram", instagram::make_adapter},
+    Entry{"threads", threads::make_adapter},
+    Entry{"tiktok", tiktok::make_adapter},
+    Entry{"linkedin", linkedin::make_adapter},
+    Entry{"youtube", youtube::make_adapter},
 };
 
 }  // namespace

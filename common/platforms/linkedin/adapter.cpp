@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: MIT
+#include "common/platforms/linkedin/adapter.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/config/config.hpp"
+#include "common/error.hpp"
+#include "common/http/client.hpp"
+#include "common/oauth/auth_error.hpp"
+#include "common/oauth/form.hpp"
+#include "common/oauth/oauth2.hpp"
+#include "common/platforms/linkedin/wire.hpp"
+#include "common/platforms/media_rules.hpp"
+#include "common/text/text.hpp"
+
+namespace multivio::platforms::linkedin {
+
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+using std::chrono::system_clock;
+
+constexpr auto k_default_media_timeout = 10min;
+constexpr auto k_video_poll = 5s;
+// Refreshing a 60-day token a day early costs nothing and keeps a post that
+// starts just before expiry from failing halfway through its uploads.
+constexpr auto k_refresh_margin = std::chrono::hours{24};
+// A token closer to its end than this is reported (account check, logs) so
+// the user re-links in time: LinkedIn gives most apps no refresh tokens.
+constexpr auto k_expiry_warning = std::chrono::days{7};
+constexpr const char* k_relink = "re-link it with 'multivio account add linkedin --oauth --author ...'";
+
+struct Settings {
+  std::string api_base;
+  std::string auth_base;
+  std::string api_version;
+  std::string client_id;
+  std::string client_secret;
+  std::chrono::milliseconds media_timeout = k_default_media_timeout;
+};
+
+std::string without_trailing_slash(std::string url) {
+  while (url.ends_with('/')) url.pop_back();
+  return url;
+}
+
+Settings settings_of(const config::Config& config) {
+  Settings s;
+  std::map<std::string, std::string> none;
+  const auto found = config.platforms.find("linkedin");
+  const auto& map = found != config.platforms.end() ? found->second : none;
+  const auto get = [&](const char* key, std::string_view fallback = {}) {
+    const auto it = map.find(key);
+    std::string v = it != map.end() ? std::string(text::trim(it->second)) : std::string();
+    return v.empty() ? std::string(fallback) : v;
+  };
+  s.api_base = without_trailing_slash(get("api_base", k_default_api_base));
+  s.auth_base = without_trailing_slash(get("auth_base", k_default_auth_base));
+  s.api_version = get("api_version", k_default_api_version);
+  const bool yyyymm = s.api_version.size() >= 6 &&
+                      std::all_of(s.api_version.begin(), s.api_version.begin() + 6, [](char c) {
+                        return c >= '0' && c <= '9';
+                      });
+  if (!yyyymm) throw_usage("platforms.linkedin.api_version: '" + s.api_version + "' is not a YYYYMM version");
+  s.client_id = get("client_id");
+  s.client_secret = get("client_secret");
+  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
+    s.client_secret = config::process_env(var).value_or("");
+  }
+  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  return s;
+}
+
+std::string secret(const Json& secrets, const char* key) {
+  if (!secrets.is_object()) return {};
+  const auto it = secrets.find(key);
+  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<system_clock::time_point> expires_at_of(const Json& secrets) {
+  if (!secrets.is_object()) return std::nullopt;
+  const auto it = secrets.find("expires_at");
+  if (it == secrets.end() || !it->is_number_integer()) return std::nullopt;
+  return system_clock::time_point{std::chrono::seconds{it->get<long long>()}};
+}
+
+std::string author_of(const model::Account& account) {
+  if (!account.options.is_object()) return {};
+  const auto it = account.options.find("author");
+  return it != account.options.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string file_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string read_range(const std::string& path, std::uint64_t first, std::uint64_t length,
+                       const std::string& context) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(length, '\0');
+  in.seekg(static_cast<std::streamoff>(first));
+  in.read(bytes.data(), static_cast<std::streamsize>(length));
+  if (!in || static_cast<std::uint64_t>(in.gcount()) != length) {
+    throw Error(ErrorKind::validation, context + ": cannot read media file '" + path + "'");
+  }
+  return bytes;
+}
+
+// Whether a file LinkedIn takes (validated before publishing) is its one
+// video: MP4 starts with an ftyp box. Reads 12 bytes, not a 500 MB file.
+bool is_video_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[12] = {};
+  in.read(head, sizeof head);
+  return in.gcount() == sizeof head && std::string_view(head + 4, 4) == "ftyp";
+}
+
+// "in 3 days" / "3 days ago" for expiry messages.
+std::string days_from_now(system_clock::time_point at) {
+  const auto now = system_clock::now();
+  const bool future = at >= now;
+  const auto days = std::chrono::floor<std::chrono::days>(future ? at - now : now - at).count();
+  const std::string span = days == 0 ? "less than a day" : std::to_string(days) + (days == 1 ? " day" : " days");
+  return future ? "in " + span : span + " ago";
+}
+
+// What LinkedIn accepts (Images and Videos APIs, MultiImage API).
+MediaRules media_rules() {
+  MediaRules r;
+  r.network = "linkedin";
+  r.max_count = k_max_images;
+  r.image.formats = {media::Kind::jpeg, media::Kind::png, media::Kind::gif};
+  r.video.formats = {media::Kind::mp4};
+  r.video.max_bytes = 500ull * 1024 * 1024;
+  r.video.min_duration_ms = 3'000;
+  r.video.max_duration_ms = 30 * 60 * 1000;
+  r.max_videos = 1;
+  r.mix_images_and_video = false;
+  return r;
+}
+
+// The account's credentials for one operation: adds the bearer token and the
+// versioned API headers, refreshes a token near its end when a refresh token
+// exists (saving the new secrets before they are used), and refreshes once
+// on a 401 the same way.
+class Session {
+ public:
+  Session(http::Client& http, const config::Config& config, const Settings& settings, const model::Account& account,
+          const Json& secrets, SaveSecrets save)
+      : http_(http), config_(config), settings_(settings), secrets_(secrets), save_(std::move(save)),
+        context_(account.ref()) {
+    if (secret(secrets_, "access_token").empty()) throw_auth(context_ + ": no access token is stored; " + k_relink);
+  }
+
+  const Json& secrets() const { return secrets_; }
+  const std::string& context() const { return context_; }
+  bool refreshed() const { return refreshed_; }
+  bool can_refresh() const { return !secret(secrets_, "refresh_token").empty(); }
+
+  /// A request to LinkedIn. `versioned` adds LinkedIn-Version and the Rest.li
+  /// protocol header that every /rest/ endpoint requires.
+  http::Request request(std::string method, std::string url, bool versioned = true) const {
+    http::Request req;
+    req.method = std::move(method);
+    req.url = std::move(url);
+    req.connect_timeout = config_.daemon.connect_timeout;
+    req.total_timeout = config_.daemon.http_timeout;
+    req.headers = {{"Accept", "application/json"}};
+    if (versioned) {
+      req.headers.emplace_back("LinkedIn-Version", settings_.api_version);
+      req.headers.emplace_back("X-Restli-Protocol-Version", std::string(k_restli_protocol));
+    }
+    return req;
+  }
+
+  http::Request json_request(std::string url, std::string body) const {
+    http::Request req = request("POST", std::move(url));
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = std::move(body);
+    return req;
+  }
+
+  /// Sends with the bearer token (`authorize` false: pre-signed upload URLs).
+  http::Response send(http::Request req, const std::string& context, bool authorize = true) {
+    ensure_fresh();
+    http::Response resp = transmit(req, context, authorize);
+    if (resp.status == 401 && authorize && !refreshed_ && can_refresh()) {
+      spdlog::debug("{}: HTTP 401, refreshing the access token once", context_);
+      refresh();
+      resp = transmit(req, context, authorize);
+    }
+    return resp;
+  }
+
+  void refresh() {
+    const std::string refresh_token = secret(secrets_, "refresh_token");
+    if (refresh_token.empty()) throw_auth(context_ + ": the access token has expired; " + k_relink);
+    if (settings_.client_id.empty() || settings_.client_secret.empty()) {
+      throw_auth(context_ + ": cannot refresh the access token: set platforms.linkedin.client_id and "
+                            "client_secret (the app that issued it)");
+    }
+    oauth::TokenSet old;
+    old.access_token = secret(secrets_, "access_token");
+    old.refresh_token = refresh_token;
+    old.scope = secret(secrets_, "scope");
+    oauth::TokenSet fresh;
+    try {
+      fresh = oauth::refresh_access_token(http_, oauth_config(settings_, config_, context_), refresh_token,
+                                          system_clock::now());
+    } catch (const oauth::AuthError& e) {
+      Error error(ErrorKind::auth, e.relink_required ? context_ + ": linkedin refused the refresh token (it lives "
+                                                                  "365 days from linking): " + k_relink
+                                                     : std::string(e.what()));
+      error.http_status = e.http_status;
+      throw error;
+    }
+    const oauth::TokenSet merged = oauth::merge_refreshed(old, std::move(fresh));
+    secrets_["access_token"] = merged.access_token;
+    if (!merged.refresh_token.empty()) secrets_["refresh_token"] = merged.refresh_token;
+    if (merged.expires_at) {
+      secrets_["expires_at"] = merged.expires_at->time_since_epoch().count();
+    } else {
+      secrets_.erase("expires_at");
+    }
+    if (!merged.scope.empty()) secrets_["scope"] = merged.scope;
+    if (save_) save_(secrets_);
+    refreshed_ = true;
+  }
+
+  static oauth::OAuth2Config oauth_config(const Settings& settings, const config::Config& config,
+                                          const std::string& context) {
+    oauth::OAuth2Config c;
+    c.authorize_url = settings.auth_base + "/oauth/v2/authorization";
+    c.token_url = settings.auth_base + "/oauth/v2/accessToken";
+    c.client_id = settings.client_id;
+    c.client_secret = settings.client_secret;
+    c.client_auth = oauth::ClientAuth::body;  // LinkedIn reads client_id and client_secret from the form
+    c.connect_timeout = config.daemon.connect_timeout;
+    c.total_timeout = config.daemon.http_timeout;
+    c.context = context;
+    return c;
+  }
+
+ private:
+  void ensure_fresh() {
+    if (refreshed_) return;
+    const auto at = expires_at_of(secrets_);
+    if (!at) return;
+    const auto now = system_clock::now();
+    const auto margin = std::max<std::chrono::milliseconds>(config_.daemon.token_refresh_margin, k_refresh_margin);
+    if (can_refresh() && *at <= now + margin) {
+      refresh();
+      return;
+    }
+    if (*at <= now) {
+      // No request can succeed; say so instead of collecting a 401.
+      throw_auth(context_ + ": the access token expired " + days_from_now(*at) + " and no refresh token is stored; " +
+                 k_relink);
+    }
+  }
+
+  http::Response transmit(http::Request& req, const std::string& context, bool authorize) {
+    std::erase_if(req.headers, [](const auto& h) { return oauth::ascii_lower(h.first) == "authorization"; });
+    if (authorize) req.headers.emplace_back("Authorization", "Bearer " + secret(secrets_, "access_token"));
+    try {
+      return http_.send(req);
+    } catch (const Error& e) {
+      throw e.with_prefix(context);
+    }
+  }
+
+  http::Client& http_;
+  const config::Config& config_;
+  const Settings& settings_;
+  Json secrets_;
+  SaveSecrets save_;
+  std::string context_;
+  bool refreshed_ = false;
+};
+
+// ---------------------------------------------------------------------------
+
+class LinkedInAdapter final : public Adapter {
+ public:
+  LinkedInAdapter(const Context& context, Sleeper sleeper)
+      : ctx_(context), settings_(settings_of(context.config)), sleep_(std::move(sleeper)) {}
+
+  std::string_view name() const override { return "linkedin"; }
+
+  Capabilities capabilities(const model::Account*) const override {
+    Capabilities c;
+    c.max_length = k_max_commentary;
+    c.media = true;
+    c.threads = false;
+    c.idempotency_key = false;
+    c.find_recent = false;
+    c.needs_credentials = true;
+    return c;
+  }
+
+  void configure_account(nlohmann::json& options) const override {
+    check_option_keys("linkedin", options, {"author"});
+    const auto it = options.find("author");
+    if (it == options.end()) {
+      throw_usage("linkedin: --author is required: urn:li:person:<id> to post as yourself or "
+                  "urn:li:organization:<id> to post as a page");
+    }
+    std::string author = it->is_string() ? std::string(text::trim(it->get<std::string>())) : std::string();
+    if (!is_person(author) && !is_organization(author)) {
+      throw_usage("linkedin: author '" + (it->is_string() ? it->get<std::string>() : it->dump()) +
+                  "' is not urn:li:person:<id> or urn:li:organization:<id>");
+    }
+    *it = author;
+  }
+
+  ValidationReport validate(std::string_view text, const std::vector<std::string>& media, const model::Account*,
+                            const nlohmann::json&) const override {
+    ValidationReport r;
+    r.limit = k_max_commentary;
+    r.length = text::code_points(text);
+    if (!text::valid_utf8(text)) {
+      r.problems.emplace_back("text is not valid UTF-8");
+    } else if (r.length > r.limit) {
+      r.problems.push_back("text is " + std::to_string(r.length) + " characters; linkedin allows " +
+                           std::to_string(r.limit));
+    }
+    if (text::trim(text).empty() && media.empty()) r.problems.emplace_back("text is empty");
+    check_media(media_rules(), media, r.problems);
+    return r;
+  }
+
+  PublishResult publish(const PublishRequest& request) override {
+    const std::string author = author_of(request.account);
+    if (author.empty()) throw_permanent(request.account.ref() + ": no author is set; add the account again with --author");
+    // The publisher validated the media already; the text may be a target's variant.
+    if (const std::size_t n = text::code_points(request.text); n > k_max_commentary) {
+      throw Error(ErrorKind::validation, request.account.ref() + ": text is " + std::to_string(n) +
+                                             " characters; linkedin allows " + std::to_string(k_max_commentary));
+    }
+
+    Session session(ctx_.http, ctx_.config, settings_, request.account, request.secrets, request.save_secrets);
+    warn_if_expiring(session);
+    const std::string& context = session.context();
+
+    Progress progress{request.progress.is_object() ? request.progress : Json::object(), request.save_progress};
+    PostParams params;
+    params.author = author;
+    params.text = request.text;
+    for (std::size_t i = 0; i < request.post.media.size(); ++i) {
+      const std::string& path = request.post.media[i];
+      if (is_video_file(path)) {
+        params.video = upload_video(session, author, path, progress);
+      } else {
+        params.images.push_back({upload_image(session, author, path, i, progress), alt_text(request.post, i)});
+      }
+    }
+
+    const http::Response resp =
+        session.send(session.json_request(settings_.api_base + "/rest/posts", post_body(params)), context);
+    if (!resp.ok()) throw error_for(resp, context);
+    const auto urn = created_post_urn(resp);
+    if (!urn) {
+      // The post exists but its id is unknown: like a lost answer.
+      Error unknown(ErrorKind::transient, context + ": linkedin answered HTTP " + std::to_string(resp.status) +
+                                              " without the new post's id (x-restli-id)");
+      unknown.outcome_unknown = true;
+      unknown.http_status = resp.status;
+      throw unknown;
+    }
+    PublishResult result;
+    result.remote_ids = {*urn};
+    result.remote_url = post_url(*urn);
+    result.http_status = resp.status;
+    return result;
+  }
+
+  Preview preview(const PublishRequest& request) const override {
+    PostParams params;
+    params.author = author_of(request.account);
+    params.text = request.text;
+    for (std::size_t i = 0; i < request.post.media.size(); ++i) {
+      const std::string& path = request.post.media[i];
+      const std::string urn = "<urn of uploaded " + file_name(path) + ">";
+      if (is_video_file(path)) {
+        params.video = urn;
+      } else {
+        params.images.push_back({urn, alt_text(request.post, i)});
+      }
+    }
+    Preview p;
+    p.method = "POST";
+    p.url = settings_.api_base + "/rest/posts";
+    p.headers = {{"Accept", "application/json"},
+                 {"LinkedIn-Version", settings_.api_version},
+                 {"X-Restli-Protocol-Version", std::string(k_restli_protocol)},
+                 {"Content-Type", "application/json"},
+                 {"Authorization", "Bearer ***"}};
+    p.body = post_body(params);
+    return p;
+  }
+
+  std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
+    Session session(ctx_.http, ctx_.config, settings_, account, secrets, {});
+    if (!session.can_refresh()) {
+      if (const auto at = expires_at_of(secrets); at && *at <= system_clock::now()) {
+        throw_auth(account.ref() + ": the access token expired " + days_from_now(*at) +
+                   " and linkedin gave this app no refresh token; " + k_relink);
+      }
+      return std::nullopt;
+    }
+    session.refresh();
+    return session.secrets();
+  }
+
+  AccountCheck check_account(const model::Account& account, const nlohmann::json& secrets,
+                             const SaveSecrets& save) override {
+    Session session(ctx_.http, ctx_.config, settings_, account, secrets, save);
+    const std::string author = author_of(account);
+    AccountCheck check;
+    std::string detail;
+    if (is_organization(author)) {
+      const std::string context = session.context() + ": GET /rest/organizations";
+      const http::Response resp = session.send(
+          session.request("GET", settings_.api_base + "/rest/organizations/" + oauth::percent_encode(urn_id(author))),
+          context);
+      if (!resp.ok()) throw error_for(resp, context);
+      const std::string name = parse_organization_name(resp.body);
+      check.handle = name.empty() ? author : name;
+      detail = "page " + author;
+    } else {
+      const Member member = who_am_i(session);
+      check.handle = member.name.empty() ? member.sub : member.name;
+      detail = "member " + std::string(k_person_prefix) + member.sub;
+      if (urn_id(author) != member.sub) detail += " (the token is not the author " + author + "'s: posts will fail)";
+    }
+    if (const auto at = expires_at_of(session.secrets())) {
+      check.expires_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*at);
+      detail += "; token expires " + days_from_now(*at);
+      if (*at - system_clock::now() < k_expiry_warning) {
+        detail += session.can_refresh() ? " (refreshed automatically)" : std::string(" - ") + k_relink + " soon";
+      }
+    }
+    if (session.refreshed()) detail += "; refreshed now";
+    check.detail = std::move(detail);
+    for (const auto& scope : split_scopes(secret(session.secrets(), "scope"))) check.scopes.push_back(scope);
+    return check;
+  }
+
+  std::optional<OAuth2Link> oauth2_link(const nlohmann::json& options, const std::string&, LinkStash&) override {
+    if (settings_.client_id.empty() || settings_.client_secret.empty()) {
+      throw_usage("linkedin: linking with --oauth needs your LinkedIn app's credentials: set "
+                  "platforms.linkedin.client_id and client_secret_env (or client_secret) in the config");
+    }
+    const std::string author = options.is_object() ? options.value("author", std::string()) : std::string();
+    OAuth2Link link;
+    link.config = Session::oauth_config(settings_, ctx_.config, "linkedin");
+    if (is_organization(author)) {
+      link.scopes = {"w_organization_social", "r_organization_social"};
+    } else {
+      link.scopes = {"openid", "profile", "w_member_social"};
+    }
+    return link;
+  }
+
+  nlohmann::json secrets_from_tokens(const oauth::TokenSet& tokens, const nlohmann::json& options,
+                                     std::string& handle) override {
+    Json secrets = token_secrets(tokens);
+    const std::string author = options.is_object() ? options.value("author", std::string()) : std::string();
+    model::Account linking;
+    linking.platform = "linkedin";
+    linking.name = "(linking)";
+    linking.options = options;
+    Session session(ctx_.http, ctx_.config, settings_, linking, secrets, {});
+    if (is_organization(author)) {
+      // Reading the page needs an admin scope the app may lack: the URN is a fine handle then.
+      const http::Response resp = session.send(
+          session.request("GET", settings_.api_base + "/rest/organizations/" + oauth::percent_encode(urn_id(author))),
+          "linkedin: GET /rest/organizations");
+      const std::string name = resp.ok() ? parse_organization_name(resp.body) : std::string();
+      handle = name.empty() ? author : name;
+      return secrets;
+    }
+    const Member member = who_am_i(session);
+    if (urn_id(author) != member.sub) {
+      throw_usage("linkedin: you signed in as " + std::string(k_person_prefix) + member.sub +
+                  (member.name.empty() ? "" : " (" + member.name + ")") + ", not " + author +
+                  "; add the account with --author " + std::string(k_person_prefix) + member.sub);
+    }
+    handle = member.name.empty() ? member.sub : member.name;
+    return secrets;
+  }
+
+ private:
+  // Upload URNs of this target, saved as each upload completes.
+  struct Progress {
+    Json data;
+    std::function<void(const Json&)> save;
+
+    std::string image(std::size_t index) const {
+      const auto it = data.find("images");
+      if (it == data.end() || !it->is_object()) return {};
+      return secret(*it, std::to_string(index).c_str());
+    }
+    void set_image(std::size_t index, const std::string& urn) {
+      if (!data.contains("images") || !data["images"].is_object()) data["images"] = Json::object();
+      data["images"][std::to_string(index)] = urn;
+      if (save) save(data);
+    }
+    std::string video() const { return secret(data, "video"); }
+    void set_video(const std::string& urn) {
+      data["video"] = urn;
+      if (save) save(data);
+    }
+  };
+
+  static std::vector<std::string> split_scopes(std::string_view scopes) {
+    // LinkedIn's token answers separate scopes with commas, the authorize URL with spaces.
+    std::vector<std::string> out;
+    std::string current;
+    for (const char c : scopes) {
+      if (c == ',' || c == ' ') {
+        if (!current.empty()) out.push_back(std::move(current));
+        current.clear();
+      } else {
+        current += c;
+      }
+    }
+    if (!current.empty()) out.push_back(std::move(current));
+    return out;
+  }
+
+  static void warn_if_expiring(const Session& session) {
+    const auto at = expires_at_of(session.secrets());
+    // An expired token is refused with an error instead.
+    if (!at || session.can_refresh() || *at <= system_clock::now() || *at - system_clock::now() > k_expiry_warning) {
+      return;
+    }
+    spdlog::warn("{}: the linkedin access token expires {}; {}", session.context(), days_from_now(*at), k_relink);
+  }
+
+  Member who_am_i(Session& session) {
+    const std::string context = session.context() + ": GET /v2/userinfo";
+    const http::Response resp = session.send(session.request("GET", settings_.api_base + "/v2/userinfo", false), context);
+    if (!resp.ok()) throw error_for(resp, context);
+    return parse_userinfo(resp.body);
+  }
+
+  std::string upload_image(Session& session, const std::string& owner, const std::string& path, std::size_t index,
+                           Progress& progress) {
+    if (std::string done = progress.image(index); !done.empty()) return done;
+    const std::string context = session.context() + ": image " + file_name(path);
+    http::Response resp = session.send(
+        session.json_request(settings_.api_base + "/rest/images?action=initializeUpload", image_init_body(owner)),
+        context);
+    if (!resp.ok()) throw error_for(resp, context + ": initializeUpload");
+    const ImageUpload upload = parse_image_upload(resp.body);
+
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorKind::validation, context + ": cannot read media file '" + path + "'");
+    http::Request put = session.request("PUT", upload.upload_url, false);
+    put.headers.emplace_back("Content-Type", "application/octet-stream");
+    put.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    resp = session.send(std::move(put), context);
+    if (!resp.ok()) throw error_for(resp, context + ": upload");
+    progress.set_image(index, upload.image);
+    return upload.image;
+  }
+
+  std::string upload_video(Session& session, const std::string& owner, const std::string& path, Progress& progress) {
+    const std::string context = session.context() + ": video " + file_name(path);
+    std::string video = progress.video();
+    if (video.empty()) {
+      std::error_code ec;
+      const std::uint64_t size = std::filesystem::file_size(path, ec);
+      if (ec) throw Error(ErrorKind::validation, context + ": cannot read media file '" + path + "'");
+      http::Response resp = session.send(
+          session.json_request(settings_.api_base + "/rest/videos?action=initializeUpload",
+                               video_init_body(owner, size)),
+          context);
+      if (!resp.ok()) throw error_for(resp, context + ": initializeUpload");
+      const VideoUpload upload = parse_video_upload(resp.body, size);
+
+      std::vector<std::string> etags;
+      for (std::size_t i = 0; i < upload.parts.size(); ++i) {
+        const UploadPart& part = upload.parts[i];
+        const std::string part_context =
+            context + ": part " + std::to_string(i + 1) + " of " + std::to_string(upload.parts.size());
+        // Upload URLs are pre-signed: no bearer token goes to them.
+        http::Request put = session.request("PUT", part.url, false);
+        put.headers.emplace_back("Content-Type", "application/octet-stream");
+        put.body = read_range(path, part.first_byte, part.last_byte - part.first_byte + 1, part_context);
+        resp = session.send(std::move(put), part_context, false);
+        if (!resp.ok()) throw error_for(resp, part_context);
+        const auto etag = resp.header("ETag");
+        if (!etag || etag->empty()) throw_permanent(part_context + ": linkedin answered without an ETag");
+        etags.push_back(*etag);
+      }
+      resp = session.send(session.json_request(settings_.api_base + "/rest/videos?action=finalizeUpload",
+                                               video_finalize_body(upload.video, upload.upload_token, etags)),
+                          context);
+      if (!resp.ok()) throw error_for(resp, context + ": finalizeUpload");
+      video = upload.video;
+      progress.set_video(video);
+    }
+    wait_until_available(session, video, context);
+    return video;
+  }
+
+  // LinkedIn refuses a post whose video is still processing: poll its status
+  // until AVAILABLE, within media_timeout.
+  void wait_until_available(Session& session, const std::string& video, const std::string& context) {
+    const std::string url = settings_.api_base + "/rest/videos/" + oauth::percent_encode(video);
+    std::chrono::milliseconds waited{0};
+    while (true) {
+      const http::Response resp = session.send(session.request("GET", url), context + ": status");
+      if (!resp.ok()) throw error_for(resp, context + ": status");
+      const VideoStatus status = parse_video_status(resp.body);
+      if (status.status == "AVAILABLE") return;
+      if (status.status == "PROCESSING_FAILED") {
+        throw Error(ErrorKind::validation, context + ": linkedin could not process it: " +
+                                               (status.failure.empty() ? "no reason given" : status.failure));
+      }
+      if (waited + k_video_poll > settings_.media_timeout) {
+        throw Error(ErrorKind::transient,
+                    context + ": still " + status.status + " after " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) + " s");
+      }
+      sleep_(k_video_poll);
+      waited += k_video_poll;
+    }
+  }
+
+  Context ctx_;
+  Settings settings_;
+  Sleeper sleep_;
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> make_adapter(const Context& context) {
+  return make_adapter_with_sleeper(context, [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+}
+
+std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {
+  return std::make_unique<LinkedInAdapter>(context, std::move(sleeper));
+}
+
+}  // namespace multivio::platforms::linkedin
