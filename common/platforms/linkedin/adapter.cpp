@@ -16,6 +16,7 @@
 #include "common/oauth/form.hpp"
 #include "common/oauth/oauth2.hpp"
 #include "common/platforms/linkedin/wire.hpp"
+#include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
 #include "common/text/text.hpp"
 
@@ -123,15 +124,6 @@ bool is_video_file(const std::string& path) {
   return in.gcount() == sizeof head && std::string_view(head + 4, 4) == "ftyp";
 }
 
-// "in 3 days" / "3 days ago" for expiry messages.
-std::string days_from_now(system_clock::time_point at) {
-  const auto now = system_clock::now();
-  const bool future = at >= now;
-  const auto days = std::chrono::floor<std::chrono::days>(future ? at - now : now - at).count();
-  const std::string span = days == 0 ? "less than a day" : std::to_string(days) + (days == 1 ? " day" : " days");
-  return future ? "in " + span : span + " ago";
-}
-
 // What LinkedIn accepts (Images and Videos APIs, MultiImage API).
 MediaRules media_rules() {
   MediaRules r;
@@ -147,32 +139,21 @@ MediaRules media_rules() {
   return r;
 }
 
-// The account's credentials for one operation: adds the bearer token and the
-// versioned API headers, refreshes a token near its end when a refresh token
-// exists (saving the new secrets before they are used), and refreshes once
-// on a 401 the same way.
-class Session {
+// An account's tokens for one operation, with the versioned API headers.
+// Most apps get no refresh token: a token past its end is refused before
+// anything is sent; partner apps' tokens refresh through LinkedIn's endpoint.
+class Session : public BearerSession {
  public:
   Session(http::Client& http, const config::Config& config, const Settings& settings, const model::Account& account,
           const Json& secrets, SaveSecrets save)
-      : http_(http), config_(config), settings_(settings), secrets_(secrets), save_(std::move(save)),
-        context_(account.ref()) {
-    if (secret(secrets_, "access_token").empty()) throw_auth(context_ + ": no access token is stored; " + k_relink);
-  }
-
-  const Json& secrets() const { return secrets_; }
-  const std::string& context() const { return context_; }
-  bool refreshed() const { return refreshed_; }
-  bool can_refresh() const { return !secret(secrets_, "refresh_token").empty(); }
+      : BearerSession(http, config, account.ref(), secrets, std::move(save),
+                      policy(http, config, settings, account.ref())),
+        settings_(settings) {}
 
   /// A request to LinkedIn. `versioned` adds LinkedIn-Version and the Rest.li
   /// protocol header that every /rest/ endpoint requires.
   http::Request request(std::string method, std::string url, bool versioned = true) const {
-    http::Request req;
-    req.method = std::move(method);
-    req.url = std::move(url);
-    req.connect_timeout = config_.daemon.connect_timeout;
-    req.total_timeout = config_.daemon.http_timeout;
+    http::Request req = BearerSession::request(std::move(method), std::move(url));
     req.headers = {{"Accept", "application/json"}};
     if (versioned) {
       req.headers.emplace_back("LinkedIn-Version", settings_.api_version);
@@ -188,102 +169,32 @@ class Session {
     return req;
   }
 
-  /// Sends with the bearer token (`authorize` false: pre-signed upload URLs).
-  http::Response send(http::Request req, const std::string& context, bool authorize = true) {
-    ensure_fresh();
-    http::Response resp = transmit(req, context, authorize);
-    if (resp.status == 401 && authorize && !refreshed_ && can_refresh()) {
-      spdlog::debug("{}: HTTP 401, refreshing the access token once", context_);
-      refresh();
-      resp = transmit(req, context, authorize);
-    }
-    return resp;
-  }
-
-  void refresh() {
-    const std::string refresh_token = secret(secrets_, "refresh_token");
-    if (refresh_token.empty()) throw_auth(context_ + ": the access token has expired; " + k_relink);
-    if (settings_.client_id.empty() || settings_.client_secret.empty()) {
-      throw_auth(context_ + ": cannot refresh the access token: set platforms.linkedin.client_id and "
-                            "client_secret (the app that issued it)");
-    }
-    oauth::TokenSet old;
-    old.access_token = secret(secrets_, "access_token");
-    old.refresh_token = refresh_token;
-    old.scope = secret(secrets_, "scope");
-    oauth::TokenSet fresh;
-    try {
-      fresh = oauth::refresh_access_token(http_, oauth_config(settings_, config_, context_), refresh_token,
-                                          system_clock::now());
-    } catch (const oauth::AuthError& e) {
-      Error error(ErrorKind::auth, e.relink_required ? context_ + ": linkedin refused the refresh token (it lives "
-                                                                  "365 days from linking): " + k_relink
-                                                     : std::string(e.what()));
-      error.http_status = e.http_status;
-      throw error;
-    }
-    const oauth::TokenSet merged = oauth::merge_refreshed(old, std::move(fresh));
-    secrets_["access_token"] = merged.access_token;
-    if (!merged.refresh_token.empty()) secrets_["refresh_token"] = merged.refresh_token;
-    if (merged.expires_at) {
-      secrets_["expires_at"] = merged.expires_at->time_since_epoch().count();
-    } else {
-      secrets_.erase("expires_at");
-    }
-    if (!merged.scope.empty()) secrets_["scope"] = merged.scope;
-    if (save_) save_(secrets_);
-    refreshed_ = true;
-  }
-
   static oauth::OAuth2Config oauth_config(const Settings& settings, const config::Config& config,
                                           const std::string& context) {
-    oauth::OAuth2Config c;
-    c.authorize_url = settings.auth_base + "/oauth/v2/authorization";
-    c.token_url = settings.auth_base + "/oauth/v2/accessToken";
-    c.client_id = settings.client_id;
-    c.client_secret = settings.client_secret;
-    c.client_auth = oauth::ClientAuth::body;  // LinkedIn reads client_id and client_secret from the form
-    c.connect_timeout = config.daemon.connect_timeout;
-    c.total_timeout = config.daemon.http_timeout;
-    c.context = context;
-    return c;
+    return form_auth_client(config, settings.auth_base + "/oauth/v2/authorization",
+                            settings.auth_base + "/oauth/v2/accessToken", settings.client_id, settings.client_secret,
+                            context);
   }
 
  private:
-  void ensure_fresh() {
-    if (refreshed_) return;
-    const auto at = expires_at_of(secrets_);
-    if (!at) return;
-    const auto now = system_clock::now();
-    const auto margin = std::max<std::chrono::milliseconds>(config_.daemon.token_refresh_margin, k_refresh_margin);
-    if (can_refresh() && *at <= now + margin) {
-      refresh();
-      return;
-    }
-    if (*at <= now) {
-      // No request can succeed; say so instead of collecting a 401.
-      throw_auth(context_ + ": the access token expired " + days_from_now(*at) + " and no refresh token is stored; " +
-                 k_relink);
-    }
+  static BearerPolicy policy(http::Client& http, const config::Config& config, const Settings& settings,
+                             const std::string& context) {
+    BearerPolicy p;
+    p.relink = k_relink;
+    p.refresh_margin = std::max<std::chrono::milliseconds>(config.daemon.token_refresh_margin, k_refresh_margin);
+    p.refresh_refused = "linkedin refused the refresh token (it lives 365 days from linking)";
+    p.refresh = [&http, &config, &settings, context](const Json& secrets) {
+      if (settings.client_id.empty() || settings.client_secret.empty()) {
+        throw_auth(context + ": cannot refresh the access token: set platforms.linkedin.client_id and "
+                             "client_secret (the app that issued it)");
+      }
+      return Refreshed{oauth::refresh_access_token(http, oauth_config(settings, config, context),
+                                                   secret(secrets, "refresh_token"), system_clock::now())};
+    };
+    return p;
   }
 
-  http::Response transmit(http::Request& req, const std::string& context, bool authorize) {
-    std::erase_if(req.headers, [](const auto& h) { return oauth::ascii_lower(h.first) == "authorization"; });
-    if (authorize) req.headers.emplace_back("Authorization", "Bearer " + secret(secrets_, "access_token"));
-    try {
-      return http_.send(req);
-    } catch (const Error& e) {
-      throw e.with_prefix(context);
-    }
-  }
-
-  http::Client& http_;
-  const config::Config& config_;
   const Settings& settings_;
-  Json secrets_;
-  SaveSecrets save_;
-  std::string context_;
-  bool refreshed_ = false;
 };
 
 // ---------------------------------------------------------------------------

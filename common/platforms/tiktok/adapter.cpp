@@ -18,6 +18,7 @@
 #include "common/oauth/auth_error.hpp"
 #include "common/oauth/form.hpp"
 #include "common/oauth/oauth2.hpp"
+#include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
 #include "common/platforms/tiktok/wire.hpp"
 #include "common/text/rules.hpp"
@@ -149,44 +150,18 @@ void settle_expiry(Json& secrets, system_clock::time_point given_at) {
 }
 
 // ---------------------------------------------------------------------------
-// One account's tokens for the calls of one operation: adds the Bearer token,
-// refreshes it before it expires or once when TikTok refuses it, and saves
-// the rotated refresh token before the new access token is used.
-class Session {
+// An account's tokens for one operation, refreshed through TikTok's token
+// endpoint (which rotates both tokens), with the envelope TikTok answers in.
+class Session : public BearerSession {
  public:
+  /// `may_refresh` false: a refresh here could not be saved (linking), so an
+  /// expired token is left to 'account refresh'.
   Session(http::Client& http, const config::Config& config, const Settings& settings, const model::Account& account,
           const Json& secrets, SaveSecrets save, bool may_refresh)
-      : http_(http),
-        config_(config),
-        settings_(settings),
-        secrets_(secrets.is_object() ? secrets : Json::object()),
-        save_(std::move(save)),
-        may_refresh_(may_refresh),
-        context_(account.ref()) {
-    if (str(secrets_, "access_token").empty()) throw_auth(context_ + ": no access token is stored; " + k_relink);
-    if (secrets_.contains("expires_in")) {
-      settle_expiry(secrets_, account.created_at);
-      persist();
-    }
-  }
-
-  const Json& secrets() const { return secrets_; }
-  const std::string& context() const { return context_; }
-  bool refreshed() const { return refreshed_; }
-
-  std::optional<std::chrono::sys_seconds> expires_at() const {
-    const auto at = num(secrets_, "expires_at");
-    if (!at) return std::nullopt;
-    return std::chrono::sys_seconds{std::chrono::seconds{*at}};
-  }
-
-  http::Request request(std::string method, std::string url) const {
-    http::Request req;
-    req.method = std::move(method);
-    req.url = std::move(url);
-    req.connect_timeout = config_.daemon.connect_timeout;
-    req.total_timeout = config_.daemon.http_timeout;
-    return req;
+      : BearerSession(http, config, account.ref(), settled(secrets, account), std::move(save),
+                      policy(http, config, settings, account.ref(), may_refresh)),
+        settings_(settings) {
+    if (secrets.is_object() && secrets.contains("expires_in")) update(Json::object());
   }
 
   http::Request json_post(const std::string& path, std::string body) const {
@@ -196,131 +171,76 @@ class Session {
     return req;
   }
 
-  /// Sends with the Bearer token and returns the envelope's data. A refused
-  /// token is refreshed once and the request sent again: TikTok did not act
-  /// on a request it refused.
-  Json call(http::Request req, const std::string& context) {
-    ensure_fresh();
-    http::Response resp = transmit(req, context);
-    if (token_refused(resp) && !refreshed_ && !str(secrets_, "refresh_token").empty()) {
-      spdlog::debug("{}: access token refused, refreshing it once", context_);
-      refresh();
-      resp = transmit(req, context);
-    }
-    return expect_data(resp, context);
-  }
-
-  /// Trades the refresh token for new tokens (TikTok rotates both) and saves them.
-  void refresh() {
-    if (!may_refresh_) {
-      throw_auth(context_ + ": the access token has expired and cannot be refreshed here; run 'multivio account "
-                            "refresh " + context_ + "'");
-    }
-    const std::string refresh_token = str(secrets_, "refresh_token");
-    if (refresh_token.empty()) {
-      throw_auth(context_ + ": the access token has expired and no refresh token is stored; " + k_relink);
-    }
-    if (settings_.client_key.empty() || settings_.client_secret.empty()) {
-      throw_auth(context_ + ": cannot refresh the access token: set platforms.tiktok.client_id (the client key) "
-                            "and client_secret of the app that issued it");
-    }
-    // TikTok names the client id client_key, so the shared OAuth 2.0 request
-    // (client_id) does not fit; the answer is a standard token response.
-    const oauth::Params form{{"client_key", settings_.client_key},
-                             {"client_secret", settings_.client_secret},
-                             {"grant_type", "refresh_token"},
-                             {"refresh_token", refresh_token}};
-    http::Request req = oauth::form_post(settings_.api_base + "/v2/oauth/token/", form,
-                                         config_.daemon.connect_timeout, config_.daemon.http_timeout);
-    const std::string context = context_ + ": token refresh";
-    const http::Response resp = oauth::send_with_context(http_, req, context);
-    const Json body = Json::parse(resp.body, nullptr, false);
-    if (!resp.ok() || (body.is_object() && body.contains("error") && !body.contains("access_token"))) {
-      try {
-        oauth::throw_token_error(resp, context);
-      } catch (const oauth::AuthError& e) {
-        Error error(ErrorKind::auth, e.relink_required
-                                         ? context_ + ": tiktok refused the refresh token (expired, revoked or "
-                                                      "already used): " + k_relink
-                                         : std::string(e.what()));
-        error.http_status = e.http_status;
-        throw error;
-      }
-    }
-    const auto now = system_clock::now();
-    oauth::TokenSet old;
-    old.refresh_token = refresh_token;
-    old.scope = str(secrets_, "scope");
-    const oauth::TokenSet fresh =
-        parse_at(context, [&] { return oauth::merge_refreshed(old, oauth::parse_token_response(resp.body, now)); });
-    secrets_["access_token"] = fresh.access_token;
-    secrets_["refresh_token"] = fresh.refresh_token;
-    if (fresh.expires_at) {
-      secrets_["expires_at"] = fresh.expires_at->time_since_epoch().count();
-    } else {
-      secrets_.erase("expires_at");
-    }
-    if (const auto in = num(body, "refresh_expires_in"); in && *in > 0) {
-      secrets_["refresh_expires_at"] =
-          (std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds{*in}).time_since_epoch().count();
-    }
-    if (!fresh.scope.empty()) secrets_["scope"] = fresh.scope;
-    if (const std::string open_id = str(body, "open_id"); !open_id.empty()) secrets_["open_id"] = open_id;
-    // Before the new token is used: the old refresh token is dead already.
-    persist();
-    refreshed_ = true;
-  }
+  /// Sends with the Bearer token and returns the envelope's data.
+  Json call(http::Request req, const std::string& context) { return expect_data(send(std::move(req), context), context); }
 
   User who_am_i() {
-    const std::string context = context_ + ": GET /v2/user/info/";
+    const std::string context = this->context() + ": GET /v2/user/info/";
     const Json data =
         call(request("GET", settings_.api_base + "/v2/user/info/?fields=open_id,display_name,username"), context);
     const User user = parse_at(context, [&] { return parse_user(data); });
-    if (str(secrets_, "open_id") != user.open_id || str(secrets_, "username") != user.username) {
-      secrets_["open_id"] = user.open_id;
-      if (!user.username.empty()) secrets_["username"] = user.username;
-      persist();
+    if (str(secrets(), "open_id") != user.open_id || str(secrets(), "username") != user.username) {
+      Json fields = {{"open_id", user.open_id}};
+      if (!user.username.empty()) fields["username"] = user.username;
+      update(fields);
     }
     return user;
   }
 
  private:
-  static bool token_refused(const http::Response& resp) {
-    if (resp.status == 401) return true;
-    const auto envelope = parse_envelope(resp.body);
-    return envelope && envelope->code == "access_token_invalid";
+  static Json settled(const Json& secrets, const model::Account& account) {
+    Json s = secrets.is_object() ? secrets : Json::object();
+    if (!str(s, "access_token").empty()) settle_expiry(s, account.created_at);
+    return s;
   }
 
-  void ensure_fresh() {
-    if (refreshed_) return;
-    const auto at = expires_at();
-    if (!at || system_clock::now() + k_refresh_margin < *at) return;
-    if (str(secrets_, "refresh_token").empty() && system_clock::now() < *at) return;
-    refresh();
+  static BearerPolicy policy(http::Client& http, const config::Config& config, const Settings& settings,
+                             const std::string& context, bool may_refresh) {
+    BearerPolicy p;
+    p.relink = k_relink;
+    p.refresh_margin = k_refresh_margin;
+    p.refresh_refused = "tiktok refused the refresh token (expired, revoked or already used)";
+    p.refused = [](const http::Response& resp) {
+      if (resp.status == 401) return true;
+      const auto envelope = parse_envelope(resp.body);
+      return envelope && envelope->code == "access_token_invalid";
+    };
+    p.refresh = [&http, &config, &settings, context, may_refresh](const Json& secrets) {
+      if (!may_refresh) {
+        throw_auth(context + ": the access token has expired and cannot be refreshed here; run 'multivio account "
+                             "refresh " + context + "'");
+      }
+      if (settings.client_key.empty() || settings.client_secret.empty()) {
+        throw_auth(context + ": cannot refresh the access token: set platforms.tiktok.client_id (the client key) "
+                             "and client_secret of the app that issued it");
+      }
+      // TikTok names the client id client_key, so the shared OAuth 2.0 request
+      // (client_id) does not fit; the answer is a standard token response.
+      const oauth::Params form{{"client_key", settings.client_key},
+                               {"client_secret", settings.client_secret},
+                               {"grant_type", "refresh_token"},
+                               {"refresh_token", str(secrets, "refresh_token")}};
+      http::Request req = oauth::form_post(settings.api_base + "/v2/oauth/token/", form,
+                                           config.daemon.connect_timeout, config.daemon.http_timeout);
+      const std::string step = context + ": token refresh";
+      const http::Response resp = oauth::send_with_context(http, req, step);
+      const Json body = Json::parse(resp.body, nullptr, false);
+      if (!resp.ok() || (body.is_object() && body.contains("error") && !body.contains("access_token"))) {
+        oauth::throw_token_error(resp, step);
+      }
+      const auto now = system_clock::now();
+      Refreshed answer{parse_at(step, [&] { return oauth::parse_token_response(resp.body, now); })};
+      if (const auto in = num(body, "refresh_expires_in"); in && *in > 0) {
+        answer.extra["refresh_expires_at"] =
+            (std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds{*in}).time_since_epoch().count();
+      }
+      if (const std::string open_id = str(body, "open_id"); !open_id.empty()) answer.extra["open_id"] = open_id;
+      return answer;
+    };
+    return p;
   }
 
-  http::Response transmit(http::Request& req, const std::string& context) {
-    std::erase_if(req.headers, [](const auto& h) { return h.first == "Authorization"; });
-    req.headers.emplace_back("Authorization", "Bearer " + str(secrets_, "access_token"));
-    try {
-      return http_.send(req);
-    } catch (const Error& e) {
-      throw e.with_prefix(context);
-    }
-  }
-
-  void persist() const {
-    if (save_) save_(secrets_);
-  }
-
-  http::Client& http_;
-  const config::Config& config_;
   const Settings& settings_;
-  Json secrets_;
-  SaveSecrets save_;
-  bool may_refresh_;
-  std::string context_;
-  bool refreshed_ = false;
 };
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "common/oauth/auth_error.hpp"
 #include "common/oauth/form.hpp"
 #include "common/oauth/oauth2.hpp"
+#include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
 #include "common/platforms/youtube/wire.hpp"
 #include "common/text/text.hpp"
@@ -209,141 +210,57 @@ VideoMetadata metadata_of(std::string_view text, const Lookup& option, std::vect
 }
 
 // ---------------------------------------------------------------------------
-// One account's OAuth 2.0 tokens for the calls of one operation: adds the
-// Bearer token, refreshes it shortly before it expires (and once on a 401)
-// and persists the new secrets before they are used.
-class Tokens {
+// An account's tokens for one operation, refreshed through Google's token
+// endpoint, and the channel they belong to.
+class Tokens : public BearerSession {
  public:
   Tokens(http::Client& http, const config::Config& config, const Settings& settings, const model::Account& account,
          const Json& secrets, SaveSecrets save)
-      : http_(http),
-        config_(config),
-        settings_(settings),
-        secrets_(secrets.is_object() ? secrets : Json::object()),
-        save_(std::move(save)),
-        context_(account.ref()) {
-    if (secret(secrets_, "access_token").empty()) throw_auth(context_ + ": no access token is stored; " + k_relink);
-  }
-
-  const Json& secrets() const { return secrets_; }
-  const std::string& context() const { return context_; }
-  bool refreshed() const { return refreshed_; }
-
-  http::Request request(std::string method, std::string url) const {
-    http::Request req;
-    req.method = std::move(method);
-    req.url = std::move(url);
-    req.connect_timeout = config_.daemon.connect_timeout;
-    req.total_timeout = config_.daemon.http_timeout;
-    return req;
-  }
-
-  /// Sends with the Bearer token. A 401 is answered by one refresh and one
-  /// resend: Google did not act on a request it refused.
-  http::Response send(http::Request req, const std::string& context) {
-    ensure_fresh();
-    http::Response resp = transmit(req, context);
-    if (resp.status == 401 && !refreshed_ && !secret(secrets_, "refresh_token").empty()) {
-      spdlog::debug("{}: HTTP 401, refreshing the access token once", context_);
-      refresh();
-      resp = transmit(req, context);
-    }
-    return resp;
-  }
-
-  void refresh() {
-    const std::string refresh_token = secret(secrets_, "refresh_token");
-    if (refresh_token.empty()) {
-      throw_auth(context_ + ": the access token has expired and no refresh token is stored; " + k_relink);
-    }
-    if (settings_.client_id.empty()) {
-      throw_auth(context_ + ": cannot refresh the access token: set platforms.youtube.client_id (and client_secret) "
-                            "to the OAuth client that issued it");
-    }
-    oauth::TokenSet old;
-    old.access_token = secret(secrets_, "access_token");
-    old.refresh_token = refresh_token;
-    old.scope = secret(secrets_, "scope");
-    oauth::TokenSet fresh;
-    try {
-      fresh = oauth::refresh_access_token(http_, oauth_config(settings_, config_, context_), refresh_token,
-                                          system_clock::now());
-    } catch (const oauth::AuthError& e) {
-      Error error(ErrorKind::auth, e.relink_required ? context_ + ": Google refused the refresh token (expired or "
-                                                                  "revoked): " + k_relink
-                                                     : std::string(e.what()));
-      error.http_status = e.http_status;
-      throw error;
-    }
-    // Google does not rotate refresh tokens: an answer without one keeps the old.
-    const oauth::TokenSet merged = oauth::merge_refreshed(old, std::move(fresh));
-    secrets_.erase("expires_at");  // a lifetime no longer given is unknown, not the old one
-    secrets_.update(token_secrets(merged));
-    persist();
-    refreshed_ = true;
-  }
+      : BearerSession(http, config, account.ref(), secrets, std::move(save),
+                      policy(http, config, settings, account.ref())),
+        settings_(settings) {}
 
   Channel channel() {
-    const std::string context = context_ + ": GET /youtube/v3/channels";
+    const std::string context = this->context() + ": GET /youtube/v3/channels";
     const http::Response resp =
         send(request("GET", settings_.api_base + "/youtube/v3/channels?part=snippet&mine=true"), context);
     if (!resp.ok()) throw classify(resp, context, system_clock::now());
     try {
       Channel c = parse_channel(resp.body);
-      if (!c.id.empty() && secret(secrets_, "channel_id") != c.id) {
-        secrets_["channel_id"] = c.id;
-        persist();
-      }
+      if (!c.id.empty() && secret(secrets(), "channel_id") != c.id) update({{"channel_id", c.id}});
       return c;
     } catch (const Error& e) {
-      throw e.with_prefix(context_);
+      throw e.with_prefix(this->context());
     }
   }
 
   static oauth::OAuth2Config oauth_config(const Settings& settings, const config::Config& config,
                                           const std::string& context) {
-    oauth::OAuth2Config c;
-    c.authorize_url = settings.auth_base + "/o/oauth2/v2/auth";
-    c.token_url = settings.token_base + "/token";
-    c.client_id = settings.client_id;
-    c.client_secret = settings.client_secret;
-    c.client_auth = oauth::ClientAuth::body;  // Google takes client_id and client_secret as form fields
-    c.connect_timeout = config.daemon.connect_timeout;
-    c.total_timeout = config.daemon.http_timeout;
-    c.context = context;
-    return c;
+    return form_auth_client(config, settings.auth_base + "/o/oauth2/v2/auth", settings.token_base + "/token",
+                            settings.client_id, settings.client_secret, context);
   }
 
  private:
-  void ensure_fresh() {
-    if (refreshed_) return;
-    const auto at = expires_at(secrets_);
-    if (!at || system_clock::now() + k_refresh_margin < *at) return;
-    if (secret(secrets_, "refresh_token").empty() && system_clock::now() < *at) return;
-    refresh();
+  static BearerPolicy policy(http::Client& http, const config::Config& config, const Settings& settings,
+                             const std::string& context) {
+    BearerPolicy p;
+    p.relink = k_relink;
+    p.refresh_margin = k_refresh_margin;
+    p.refresh_refused = "Google refused the refresh token (expired or revoked)";
+    // Google does not rotate refresh tokens: the session keeps the old one
+    // when the answer has none.
+    p.refresh = [&http, &config, &settings, context](const Json& secrets) {
+      if (settings.client_id.empty()) {
+        throw_auth(context + ": cannot refresh the access token: set platforms.youtube.client_id (and "
+                             "client_secret) to the OAuth client that issued it");
+      }
+      return Refreshed{oauth::refresh_access_token(http, oauth_config(settings, config, context),
+                                                   secret(secrets, "refresh_token"), system_clock::now())};
+    };
+    return p;
   }
 
-  http::Response transmit(http::Request& req, const std::string& context) {
-    std::erase_if(req.headers, [](const auto& h) { return h.first == "Authorization"; });
-    req.headers.emplace_back("Authorization", "Bearer " + secret(secrets_, "access_token"));
-    try {
-      return http_.send(req);
-    } catch (const Error& e) {
-      throw e.with_prefix(context);
-    }
-  }
-
-  void persist() const {
-    if (save_) save_(secrets_);
-  }
-
-  http::Client& http_;
-  const config::Config& config_;
   const Settings& settings_;
-  Json secrets_;
-  SaveSecrets save_;
-  std::string context_;
-  bool refreshed_ = false;
 };
 
 // ---------------------------------------------------------------------------
