@@ -101,34 +101,38 @@ TargetStatus parse_target_status(std::string_view name) { return parse_name(kTar
 PostStatus parse_post_status(std::string_view name) { return parse_name(kPostNames, name, "post status"); }
 AttemptOutcome parse_attempt_outcome(std::string_view name) { return parse_name(kOutcomeNames, name, "outcome"); }
 
-PostStatus Post::status() const {
+PostStatus derive_post_status(const TargetTally& t, bool has_schedule) {
   // Precedence: anything still moving makes the post "publishing"; then
   // pending work ("scheduled"); then the finished mix.
-  int published = 0, failed = 0, unknown = 0, cancelled = 0, draft = 0, scheduled = 0, moving = 0;
+  const std::int64_t total = t.total();
+  if (t.moving > 0) return PostStatus::publishing;
+  if (t.scheduled > 0) return t.published > 0 ? PostStatus::publishing : PostStatus::scheduled;
+  if (t.draft > 0 && t.draft + t.cancelled == total) return PostStatus::draft;
+  if (total == 0) return has_schedule ? PostStatus::scheduled : PostStatus::draft;
+  if (t.published == total) return PostStatus::published;
+  if (t.cancelled == total) return PostStatus::cancelled;
+  if (t.published > 0) return PostStatus::partial;
+  if (t.unknown > 0) return PostStatus::unknown;
+  if (t.failed > 0) return PostStatus::failed;
+  return PostStatus::cancelled;
+}
+
+PostStatus Post::status() const {
+  TargetTally tally;
   for (const auto& t : targets) {
     switch (t.status) {
-      case TargetStatus::draft: ++draft; break;
+      case TargetStatus::draft: ++tally.draft; break;
       case TargetStatus::scheduled:
-      case TargetStatus::retry_wait: ++scheduled; break;
+      case TargetStatus::retry_wait: ++tally.scheduled; break;
       case TargetStatus::claimed:
-      case TargetStatus::publishing: ++moving; break;
-      case TargetStatus::published: ++published; break;
-      case TargetStatus::failed: ++failed; break;
-      case TargetStatus::unknown: ++unknown; break;
-      case TargetStatus::cancelled: ++cancelled; break;
+      case TargetStatus::publishing: ++tally.moving; break;
+      case TargetStatus::published: ++tally.published; break;
+      case TargetStatus::failed: ++tally.failed; break;
+      case TargetStatus::unknown: ++tally.unknown; break;
+      case TargetStatus::cancelled: ++tally.cancelled; break;
     }
   }
-  const int total = static_cast<int>(targets.size());
-  if (moving > 0) return PostStatus::publishing;
-  if (scheduled > 0) return published > 0 ? PostStatus::publishing : PostStatus::scheduled;
-  if (draft > 0 && draft + cancelled == total) return PostStatus::draft;
-  if (total == 0) return scheduled_at ? PostStatus::scheduled : PostStatus::draft;
-  if (published == total) return PostStatus::published;
-  if (cancelled == total) return PostStatus::cancelled;
-  if (published > 0) return PostStatus::partial;
-  if (unknown > 0) return PostStatus::unknown;
-  if (failed > 0) return PostStatus::failed;
-  return PostStatus::cancelled;
+  return derive_post_status(tally, scheduled_at.has_value());
 }
 
 nlohmann::json to_json(const Account& a) {

@@ -73,6 +73,21 @@ struct Target {
   nlohmann::json progress = nlohmann::json::object();
 };
 
+/// How many of a post's targets are in each group its status is derived
+/// from (DESIGN §3). Kept apart from Post so a store can count them in SQL.
+struct TargetTally {
+  std::int64_t draft = 0;
+  std::int64_t scheduled = 0;  // scheduled or retry_wait
+  std::int64_t moving = 0;     // claimed or publishing
+  std::int64_t published = 0;
+  std::int64_t failed = 0;
+  std::int64_t unknown = 0;
+  std::int64_t cancelled = 0;
+  std::int64_t total() const { return draft + scheduled + moving + published + failed + unknown + cancelled; }
+};
+/// The post status a tally gives; `has_schedule`: the post has a time.
+PostStatus derive_post_status(const TargetTally& tally, bool has_schedule);
+
 struct Post {
   std::int64_t id = 0;
   std::string text;

@@ -27,6 +27,22 @@ void check_dump(const TableDump& dump);
 std::string insert_sql(const TableDump& dump, std::size_t rows,
                        const std::function<std::string(std::size_t)>& placeholder);
 
+/// One row per post (of every user): whether it has a time, then its
+/// targets per TargetTally group; the same SQL on both engines.
+inline constexpr const char* kPostTallySql =
+    "SELECT CASE WHEN p.scheduled_at IS NULL THEN 0 ELSE 1 END, "
+    "SUM(CASE WHEN t.status = 'draft' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status IN ('scheduled', 'retry_wait') THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status IN ('claimed', 'publishing') THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status = 'published' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status = 'failed' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status = 'unknown' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.status = 'cancelled' THEN 1 ELSE 0 END) "
+    "FROM posts p LEFT JOIN targets t ON t.post_id = p.id GROUP BY p.id, p.scheduled_at";
+/// Counts one kPostTallySql row (its eight values, in order) into
+/// counts.posts_by_status.
+void count_post(RowCounts& counts, const std::int64_t (&row)[8]);
+
 /// True for postgresql:// and postgres:// URLs.
 bool is_postgres_url(const std::string& url);
 /// Connects to the PostgreSQL database at url and runs migrations (with

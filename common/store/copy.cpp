@@ -31,6 +31,11 @@ std::int64_t RowCounts::rows(const std::string& table) const {
   return it == tables.end() ? 0 : it->second;
 }
 
+void count_post(RowCounts& counts, const std::int64_t (&row)[8]) {
+  const model::TargetTally tally{row[1], row[2], row[3], row[4], row[5], row[6], row[7]};
+  ++counts.posts_by_status[std::string(model::to_string(model::derive_post_status(tally, row[0] != 0)))];
+}
+
 void check_dump(const TableDump& dump) {
   const auto names = tables();
   if (std::find(names.begin(), names.end(), dump.table) == names.end()) {

@@ -59,6 +59,7 @@ namespace {
     reinterpret_cast<const void*>(&insert_sql),        reinterpret_cast<const void*>(&migrations),
     reinterpret_cast<const void*>(&tables),            reinterpret_cast<const void*>(&throw_not_found),
     reinterpret_cast<const void*>(&throw_permanent),   reinterpret_cast<const void*>(&throw_usage),
+    reinterpret_cast<const void*>(&count_post),
 };
 
 std::string executable_dir() {

@@ -389,6 +389,11 @@ class PostgresStore final : public Store {
           for (const auto& row : t.exec("SELECT status, COUNT(*) FROM targets GROUP BY status")) {
             out.targets_by_status[text(row[0])] = i64(row[1]);
           }
+          for (const auto& r : t.exec(kPostTallySql)) {
+            std::int64_t row[8];
+            for (int i = 0; i < 8; ++i) row[i] = i64(r[i]);
+            count_post(out, row);
+          }
         }
         return out;
       });

@@ -260,6 +260,12 @@ class SqliteStore final : public Store {
       if (table_exists("targets")) {
         SQLite::Statement q(db_, "SELECT status, COUNT(*) FROM targets GROUP BY status");
         while (q.executeStep()) out.targets_by_status[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+        SQLite::Statement posts(db_, kPostTallySql);
+        while (posts.executeStep()) {
+          std::int64_t row[8];
+          for (int i = 0; i < 8; ++i) row[i] = posts.getColumn(i).getInt64();
+          count_post(out, row);
+        }
       }
       return out;
     });

@@ -109,6 +109,7 @@ struct TableDump {
 struct RowCounts {
   std::vector<std::pair<std::string, std::int64_t>> tables;
   std::map<std::string, std::int64_t> targets_by_status;
+  std::map<std::string, std::int64_t> posts_by_status;  // derived status, as `post list` shows it
   std::int64_t rows(const std::string& table) const;
 };
 

@@ -427,6 +427,12 @@ Reply metrics(Call& call) {
     r.body += "multivio_targets{status=\"" + label_value(status) + "\"} " + std::to_string(n) + "\n";
   }
   r.body +=
+      "# HELP multivio_posts Posts in the database, by derived status (as post list shows it).\n"
+      "# TYPE multivio_posts gauge\n";
+  for (const auto& [status, n] : counts.posts_by_status) {
+    r.body += "multivio_posts{status=\"" + label_value(status) + "\"} " + std::to_string(n) + "\n";
+  }
+  r.body +=
       "# HELP multivio_rows Rows per table.\n"
       "# TYPE multivio_rows gauge\n";
   for (const auto& [table, n] : counts.tables) {

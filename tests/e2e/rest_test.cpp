@@ -1127,6 +1127,7 @@ TEST_F(RestTest, MetricsCountTheDaemonsPublishAttemptsByNetworkAndOutcome) {
   EXPECT_THAT(text, HasSubstr("multivio_publish_duration_seconds_bucket{network=\"feed\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("multivio_publish_duration_seconds_count{network=\"feed\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("multivio_targets{status=\"published\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("multivio_posts{status=\"published\"} 1\n"));
 }
 
 // A multipart/form-data body as a browser or curl -F sends it.

@@ -1759,6 +1759,29 @@ TEST_P(StoreTest, AccountNamesAndPostKeysAreUniquePerUserOnly) {
             created.post.id);
 }
 
+TEST_P(StoreTest, RowCountsDerivePostStatusesLikePostsDo) {
+  const auto a = add("feed", "a");
+  const auto b = add("feed", "b");
+  const Post draft = create({a.id}, std::nullopt);
+  const Post scheduled = create({a.id, b.id}, at(60));
+  const Post done = create({a.id}, at(0));
+  const Attempt attempt = start(done.id, "d", at(1));
+  store_->finish_attempt(attempt.id, published({"r"}, "https://example/r"), at(2));
+  const Post partial = create({a.id, b.id}, at(0));
+  for (const auto& c : store_->claim_post(partial.id, at(3), "d", kLease)) {
+    const Attempt x = store_->begin_attempt(c.target.id, "d", at(3));
+    store_->finish_attempt(x.id, c.target.account_id == a.id ? published({"r2"}, "u") : failed(), at(4));
+  }
+  const auto counts = store_->row_counts();
+  std::map<std::string, std::int64_t> expected;
+  for (const auto id : {draft.id, scheduled.id, done.id, partial.id}) {
+    ++expected[std::string(model::to_string(post(id).status()))];
+  }
+  EXPECT_EQ(counts.posts_by_status, expected);
+  EXPECT_EQ(counts.posts_by_status.at("partial"), 1);
+  EXPECT_EQ(counts.posts_by_status.at("published"), 1);
+}
+
 // Migration 5 rebuilds accounts and posts (SQLite cannot drop a constraint);
 // everything that references them must come through.
 TEST(SqliteMigrationTest, VersionFiveKeepsEveryRowThatReferencesRebuiltTables) {
