@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "common/platforms/bearer_session.hpp"
 
-#include <charconv>
-
 #include <spdlog/spdlog.h>
 
 #include "common/config/config.hpp"
 #include "common/error.hpp"
 #include "common/oauth/auth_error.hpp"
 #include "common/oauth/form.hpp"
+#include "common/platforms/settings.hpp"
 
 namespace multivio::platforms {
 
@@ -16,11 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 using std::chrono::system_clock;
-
-std::string secret(const Json& secrets, const char* key) {
-  const auto it = secrets.find(key);
-  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 }  // namespace
 
@@ -32,26 +26,18 @@ BearerSession::BearerSession(http::Client& http, const config::Config& config, s
       secrets_(secrets.is_object() ? secrets : Json::object()),
       save_(std::move(save)),
       policy_(std::move(policy)) {
-  if (secret(secrets_, "access_token").empty()) throw_auth(context_ + ": no access token is stored; " + policy_.relink);
+  if (json_string(secrets_, "access_token").empty()) {
+    throw_auth(context_ + ": no access token is stored; " + policy_.relink);
+  }
 }
 
-bool BearerSession::can_refresh() const { return !secret(secrets_, "refresh_token").empty(); }
+bool BearerSession::can_refresh() const { return !json_string(secrets_, "refresh_token").empty(); }
 
 std::optional<std::chrono::sys_seconds> BearerSession::expires_at() const {
-  const auto it = secrets_.find("expires_at");
-  if (it == secrets_.end()) return std::nullopt;
-  long long n = 0;
-  if (it->is_number_integer()) {
-    n = it->get<long long>();
-  } else if (it->is_string()) {
-    // Secrets given by hand at `account add` may carry the number as text.
-    const std::string& v = it->get_ref<const std::string&>();
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  return std::chrono::sys_seconds{std::chrono::seconds{n}};
+  // Secrets given by hand at `account add` may carry the number as text.
+  const auto n = json_integer(secrets_, "expires_at", NumericText::accept);
+  if (!n) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::seconds{*n}};
 }
 
 http::Request BearerSession::request(std::string method, std::string url) const {
@@ -89,9 +75,9 @@ void BearerSession::refresh() {
     throw error;
   }
   oauth::TokenSet old;
-  old.access_token = secret(secrets_, "access_token");
-  old.refresh_token = secret(secrets_, "refresh_token");
-  old.scope = secret(secrets_, "scope");
+  old.access_token = json_string(secrets_, "access_token");
+  old.refresh_token = json_string(secrets_, "refresh_token");
+  old.scope = json_string(secrets_, "scope");
   // An answer without a refresh token keeps the old one (Google, LinkedIn);
   // one with a new token replaces it (TikTok rotates).
   const oauth::TokenSet merged = oauth::merge_refreshed(old, std::move(answer.tokens));
@@ -126,7 +112,7 @@ void BearerSession::ensure_fresh() {
 
 http::Response BearerSession::transmit(http::Request& req, const std::string& context, bool authorize) {
   std::erase_if(req.headers, [](const auto& h) { return oauth::ascii_lower(h.first) == "authorization"; });
-  if (authorize) req.headers.emplace_back("Authorization", "Bearer " + secret(secrets_, "access_token"));
+  if (authorize) req.headers.emplace_back("Authorization", "Bearer " + json_string(secrets_, "access_token"));
   try {
     return http_.send(req);
   } catch (const Error& e) {

@@ -17,6 +17,7 @@
 #include "common/http/client.hpp"
 #include "common/oauth/form.hpp"
 #include "common/platforms/bluesky/wire.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
 #include "common/text/thread.hpp"
@@ -52,12 +53,6 @@ AccountView view_of(const model::Account& account) {
   }
   if (v.pds.empty()) v.pds = std::string(k_default_pds);
   return v;
-}
-
-std::string secret(const nlohmann::json& secrets, const char* key) {
-  if (!secrets.is_object()) return {};
-  auto it = secrets.find(key);
-  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool is_http_url(std::string_view url) {
@@ -326,7 +321,7 @@ class BlueskyAdapter final : public Adapter {
     }
     if (!images.empty()) post.embed = {{"$type", "app.bsky.embed.images"}, {"images", std::move(images)}};
 
-    std::string repo = secret(request.secrets, "did");
+    std::string repo = json_string(request.secrets, "did");
     if (repo.empty()) repo = acct.handle;  // an at-identifier; publish sends the session's DID
     const std::string key = base_key(request);
     Preview p;
@@ -339,15 +334,15 @@ class BlueskyAdapter final : public Adapter {
 
   // The session's refresh JWT renews it (the app password, when stored, too).
   bool can_refresh(const nlohmann::json& secrets) const override {
-    return !secret(secrets, "refresh_jwt").empty() || !secret(secrets, "app_password").empty();
+    return !json_string(secrets, "refresh_jwt").empty() || !json_string(secrets, "app_password").empty();
   }
 
   std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
     const std::string context = account.ref();
     const AccountView acct = view_of(account);
     session_.reset();
-    if (const std::string refresh_jwt = secret(secrets, "refresh_jwt"); !refresh_jwt.empty()) {
-      session_ = Session{"", refresh_jwt, secret(secrets, "did"), secret(secrets, "handle")};
+    if (const std::string refresh_jwt = json_string(secrets, "refresh_jwt"); !refresh_jwt.empty()) {
+      session_ = Session{"", refresh_jwt, json_string(secrets, "did"), json_string(secrets, "handle")};
       renew(acct, secrets, context);
     } else {
       session_ = create_session(acct, secrets, context);
@@ -376,7 +371,7 @@ class BlueskyAdapter final : public Adapter {
     const std::string context = account.ref();
     const AccountView acct = view_of(account);
     // listRecords needs no session; the repo may be named by handle.
-    std::string repo = secret(secrets, "did");
+    std::string repo = json_string(secrets, "did");
     if (repo.empty()) repo = acct.handle;
     const std::size_t n = std::clamp<std::size_t>(limit, 1, 100);
     const auto req = xrpc(acct, "GET", "com.atproto.repo.listRecords",
@@ -490,7 +485,7 @@ class BlueskyAdapter final : public Adapter {
   // ---- Sessions ----
 
   Session create_session(const AccountView& acct, const nlohmann::json& secrets, const std::string& context) {
-    const std::string password = secret(secrets, "app_password");
+    const std::string password = json_string(secrets, "app_password");
     if (password.empty()) {
       throw Error(ErrorKind::auth, context +
                                        ": no app password stored; add the account again with "
@@ -510,8 +505,8 @@ class BlueskyAdapter final : public Adapter {
   // Uses the tokens refresh() stored when they are still good, else logs in.
   void ensure_session(const AccountView& acct, const nlohmann::json& secrets, const std::string& context) {
     if (session_) return;
-    Session stored{secret(secrets, "access_jwt"), secret(secrets, "refresh_jwt"), secret(secrets, "did"),
-                   secret(secrets, "handle")};
+    Session stored{json_string(secrets, "access_jwt"), json_string(secrets, "refresh_jwt"), json_string(secrets, "did"),
+                   json_string(secrets, "handle")};
     if (!stored.access_jwt.empty() && !stored.did.empty()) {
       const auto exp = jwt_expiry(stored.access_jwt);
       if (!exp || *exp > std::chrono::system_clock::now() + std::chrono::minutes(1)) {

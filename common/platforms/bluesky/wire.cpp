@@ -12,6 +12,7 @@
 
 #include "common/crypto/crypto.hpp"
 #include "common/http/client.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
 
@@ -88,13 +89,6 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
 
 // ---- JSON helpers -----------------------------------------------------------
 
-template <typename J>
-std::string str(const J& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->template get<std::string>() : std::string();
-}
-
 std::string excerpt(std::string_view body) {
   std::string out = multivio::text::valid_utf8(body) ? multivio::text::truncate_code_points(body, 200)
                                                      : std::string(body.substr(0, 200));
@@ -169,7 +163,7 @@ std::string rkey_for(std::string_view key, model::Timestamp anchor) {
 
 Session parse_session(std::string_view body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
-  Session s{str(j, "accessJwt"), str(j, "refreshJwt"), str(j, "did"), str(j, "handle")};
+  Session s{json_string(j, "accessJwt"), json_string(j, "refreshJwt"), json_string(j, "did"), json_string(j, "handle")};
   if (s.access_jwt.empty() || s.refresh_jwt.empty() || !s.did.starts_with("did:")) {
     throw Error(ErrorKind::permanent, "session response without accessJwt, refreshJwt and did: " + excerpt(body));
   }
@@ -198,7 +192,7 @@ std::optional<std::chrono::sys_seconds> jwt_expiry(std::string_view jwt) {
 
 XrpcError parse_error(std::string_view body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
-  return {str(j, "error"), str(j, "message")};
+  return {json_string(j, "error"), json_string(j, "message")};
 }
 
 bool is_expired_token(const http::Response& response) {
@@ -256,7 +250,7 @@ Error classify_xrpc(const http::Response& response, std::string_view context,
 
 StrongRef parse_strong_ref(std::string_view body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
-  StrongRef r{str(j, "uri"), str(j, "cid")};
+  StrongRef r{json_string(j, "uri"), json_string(j, "cid")};
   if (!r.uri.starts_with("at://") || r.cid.empty()) {
     throw Error(ErrorKind::permanent, "record response without uri and cid: " + excerpt(body));
   }
@@ -285,13 +279,13 @@ std::vector<RemotePost> parse_records(std::string_view body, std::string_view ha
   std::vector<RemotePost> out;
   if (!j.is_object() || !j.contains("records") || !j["records"].is_array()) return out;
   for (const auto& r : j["records"]) {
-    const std::string uri = str(r, "uri");
+    const std::string uri = json_string(r, "uri");
     if (!uri.starts_with("at://") || !r.contains("value") || !r["value"].is_object()) continue;
     RemotePost p;
     p.id = uri;
-    p.text = str(r["value"], "text");
+    p.text = json_string(r["value"], "text");
     p.url = post_url(handle, rkey_of(uri));
-    if (auto t = parse_datetime(str(r["value"], "createdAt"))) p.created_at = *t;
+    if (auto t = parse_datetime(json_string(r["value"], "createdAt"))) p.created_at = *t;
     out.push_back(std::move(p));
   }
   std::stable_sort(out.begin(), out.end(),

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +17,7 @@
 #include "common/platforms/linkedin/wire.hpp"
 #include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/text/text.hpp"
 
 namespace multivio::platforms::linkedin {
@@ -47,49 +47,27 @@ struct Settings {
   std::chrono::milliseconds media_timeout = k_default_media_timeout;
 };
 
-std::string without_trailing_slash(std::string url) {
-  while (url.ends_with('/')) url.pop_back();
-  return url;
-}
-
 Settings settings_of(const config::Config& config) {
+  const SettingsReader r(config, "linkedin");
   Settings s;
-  std::map<std::string, std::string> none;
-  const auto found = config.platforms.find("linkedin");
-  const auto& map = found != config.platforms.end() ? found->second : none;
-  const auto get = [&](const char* key, std::string_view fallback = {}) {
-    const auto it = map.find(key);
-    std::string v = it != map.end() ? std::string(text::trim(it->second)) : std::string();
-    return v.empty() ? std::string(fallback) : v;
-  };
-  s.api_base = without_trailing_slash(get("api_base", k_default_api_base));
-  s.auth_base = without_trailing_slash(get("auth_base", k_default_auth_base));
-  s.api_version = get("api_version", k_default_api_version);
+  s.api_base = r.url("api_base", k_default_api_base);
+  s.auth_base = r.url("auth_base", k_default_auth_base);
+  s.api_version = r.string("api_version", k_default_api_version);
   const bool yyyymm = s.api_version.size() >= 6 &&
                       std::all_of(s.api_version.begin(), s.api_version.begin() + 6, [](char c) {
                         return c >= '0' && c <= '9';
                       });
   if (!yyyymm) throw_usage("platforms.linkedin.api_version: '" + s.api_version + "' is not a YYYYMM version");
-  s.client_id = get("client_id");
-  s.client_secret = get("client_secret");
-  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
-    s.client_secret = config::process_env(var).value_or("");
-  }
-  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  s.client_id = r.string("client_id");
+  s.client_secret = r.client_secret();
+  s.media_timeout = r.duration("media_timeout", k_default_media_timeout);
   return s;
 }
 
-std::string secret(const Json& secrets, const char* key) {
-  if (!secrets.is_object()) return {};
-  const auto it = secrets.find(key);
-  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::optional<system_clock::time_point> expires_at_of(const Json& secrets) {
-  if (!secrets.is_object()) return std::nullopt;
-  const auto it = secrets.find("expires_at");
-  if (it == secrets.end() || !it->is_number_integer()) return std::nullopt;
-  return system_clock::time_point{std::chrono::seconds{it->get<long long>()}};
+  const auto at = json_integer(secrets, "expires_at", NumericText::reject);
+  if (!at) return std::nullopt;
+  return system_clock::time_point{std::chrono::seconds{*at}};
 }
 
 std::string author_of(const model::Account& account) {
@@ -189,7 +167,7 @@ class Session : public BearerSession {
                              "client_secret (the app that issued it)");
       }
       return Refreshed{oauth::refresh_access_token(http, oauth_config(settings, config, context),
-                                                   secret(secrets, "refresh_token"), system_clock::now())};
+                                                   json_string(secrets, "refresh_token"), system_clock::now())};
     };
     return p;
   }
@@ -361,7 +339,7 @@ class LinkedInAdapter final : public Adapter {
     }
     if (session.refreshed()) detail += "; refreshed now";
     check.detail = std::move(detail);
-    for (const auto& scope : split_scopes(secret(session.secrets(), "scope"))) check.scopes.push_back(scope);
+    for (const auto& scope : split_scopes(json_string(session.secrets(), "scope"))) check.scopes.push_back(scope);
     return check;
   }
 
@@ -418,14 +396,14 @@ class LinkedInAdapter final : public Adapter {
     std::string image(std::size_t index) const {
       const auto it = data.find("images");
       if (it == data.end() || !it->is_object()) return {};
-      return secret(*it, std::to_string(index).c_str());
+      return json_string(*it, std::to_string(index).c_str());
     }
     void set_image(std::size_t index, const std::string& urn) {
       if (!data.contains("images") || !data["images"].is_object()) data["images"] = Json::object();
       data["images"][std::to_string(index)] = urn;
       if (save) save(data);
     }
-    std::string video() const { return secret(data, "video"); }
+    std::string video() const { return json_string(data, "video"); }
     void set_video(const std::string& urn) {
       data["video"] = urn;
       if (save) save(data);

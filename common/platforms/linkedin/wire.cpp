@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/oauth/form.hpp"
+#include "common/platforms/settings.hpp"
 
 namespace multivio::platforms::linkedin {
 
@@ -15,11 +16,6 @@ Json parse_object(std::string_view body, std::string_view what) {
   Json j = Json::parse(body, nullptr, false);
   if (!j.is_object()) throw_permanent("linkedin: " + std::string(what) + ": the answer is not a JSON object");
   return j;
-}
-
-std::string string_at(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 const Json& value_of(const Json& j, std::string_view what) {
@@ -91,7 +87,7 @@ std::string video_finalize_body(std::string_view video, std::string_view upload_
 ImageUpload parse_image_upload(std::string_view body) {
   const Json j = parse_object(body, "image upload");
   const Json& v = value_of(j, "image upload");
-  ImageUpload out{string_at(v, "uploadUrl"), string_at(v, "image")};
+  ImageUpload out{json_string(v, "uploadUrl"), json_string(v, "image")};
   if (out.upload_url.empty() || out.image.empty()) throw_permanent("linkedin: image upload: no uploadUrl or image URN");
   return out;
 }
@@ -100,8 +96,8 @@ VideoUpload parse_video_upload(std::string_view body, std::uint64_t file_size) {
   const Json j = parse_object(body, "video upload");
   const Json& v = value_of(j, "video upload");
   VideoUpload out;
-  out.video = string_at(v, "video");
-  out.upload_token = string_at(v, "uploadToken");
+  out.video = json_string(v, "video");
+  out.upload_token = json_string(v, "uploadToken");
   if (out.video.empty()) throw_permanent("linkedin: video upload: no video URN in the answer");
   const auto it = v.find("uploadInstructions");
   if (it == v.end() || !it->is_array() || it->empty()) {
@@ -113,7 +109,7 @@ VideoUpload parse_video_upload(std::string_view body, std::uint64_t file_size) {
         !part["firstByte"].is_number_unsigned() || !part["lastByte"].is_number_unsigned()) {
       throw_permanent("linkedin: video upload: an upload instruction has no byte range");
     }
-    UploadPart p{string_at(part, "uploadUrl"), part["firstByte"].get<std::uint64_t>(),
+    UploadPart p{json_string(part, "uploadUrl"), part["firstByte"].get<std::uint64_t>(),
                  part["lastByte"].get<std::uint64_t>()};
     if (p.url.empty() || p.first_byte != next || p.last_byte < p.first_byte || p.last_byte >= file_size) {
       throw_permanent("linkedin: video upload: the upload instructions do not cover the file's " +
@@ -131,7 +127,7 @@ VideoUpload parse_video_upload(std::string_view body, std::uint64_t file_size) {
 
 VideoStatus parse_video_status(std::string_view body) {
   const Json j = parse_object(body, "video status");
-  VideoStatus s{string_at(j, "status"), {}};
+  VideoStatus s{json_string(j, "status"), {}};
   if (const auto it = j.find("processingFailureReason"); it != j.end()) {
     s.failure = it->is_string() ? it->get<std::string>() : it->dump();
   }
@@ -141,14 +137,14 @@ VideoStatus parse_video_status(std::string_view body) {
 
 Member parse_userinfo(std::string_view body) {
   const Json j = parse_object(body, "userinfo");
-  Member m{string_at(j, "sub"), string_at(j, "name")};
+  Member m{json_string(j, "sub"), json_string(j, "name")};
   if (m.sub.empty()) throw_permanent("linkedin: userinfo: no sub (member id) in the answer");
   return m;
 }
 
 std::string parse_organization_name(std::string_view body) {
   const Json j = Json::parse(body, nullptr, false);
-  return j.is_object() ? string_at(j, "localizedName") : std::string();
+  return j.is_object() ? json_string(j, "localizedName") : std::string();
 }
 
 std::optional<std::string> created_post_urn(const http::Response& response) {
@@ -168,8 +164,8 @@ std::optional<ServiceError> parse_error(std::string_view body) {
   if (const auto it = j.find("serviceErrorCode"); it != j.end() && it->is_number_integer()) {
     e.service_code = it->get<long long>();
   }
-  e.code = string_at(j, "code");
-  e.message = string_at(j, "message");
+  e.code = json_string(j, "code");
+  e.message = json_string(j, "message");
   return e;
 }
 

@@ -10,6 +10,7 @@
 #include "common/media/stage.hpp"
 #include "common/platforms/facebook/wire.hpp"
 #include "common/platforms/media_rules.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/oauth/form.hpp"
 #include "common/text/text.hpp"
 
@@ -32,11 +33,6 @@ int int_field(const Json& object, const char* key) {
     }
   }
   return 0;
-}
-
-std::string string_field(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool is_throttle(int code) { return code == 4 || code == 17 || code == 32 || code == 613 || (code >= 80001 && code <= 80014); }
@@ -69,10 +65,10 @@ std::optional<GraphError> parse_error(std::string_view body) {
   GraphError e;
   e.code = int_field(*it, "code");
   e.subcode = int_field(*it, "error_subcode");
-  e.message = string_field(*it, "message");
-  e.type = string_field(*it, "type");
-  e.user_message = string_field(*it, "error_user_msg");
-  e.fbtrace_id = string_field(*it, "fbtrace_id");
+  e.message = json_string(*it, "message");
+  e.type = json_string(*it, "type");
+  e.user_message = json_string(*it, "error_user_msg");
+  e.fbtrace_id = json_string(*it, "fbtrace_id");
   return e;
 }
 
@@ -164,11 +160,11 @@ std::string_view container_status_name(ContainerStatus status) noexcept {
 ContainerState parse_container(const nlohmann::json& body) {
   ContainerState state;
   if (!body.is_object()) return state;
-  std::string code = string_field(body, "status_code");
-  std::string status = string_field(body, "status");
+  std::string code = json_string(body, "status_code");
+  std::string status = json_string(body, "status");
   if (code.empty()) code = status;  // Threads names the field "status"
   state.status = parse_container_status(code);
-  state.detail = string_field(body, "error_message");
+  state.detail = json_string(body, "error_message");
   // Instagram's "status" is prose ("Error: Media download has failed...") next to status_code.
   if (state.detail.empty() && status != code) state.detail = status;
   return state;
@@ -200,27 +196,15 @@ ContainerState wait_for_container(const std::function<ContainerState()>& fetch, 
 
 Settings settings_of(const config::Config& config, const std::string& network, std::string_view default_api_base,
                      std::string_view default_api_version, std::string_view default_auth_base) {
-  const auto found = config.platforms.find(network);
-  const auto get = [&](const char* key) {
-    if (found == config.platforms.end()) return std::string();
-    const auto it = found->second.find(key);
-    return it != found->second.end() ? std::string(text::trim(it->second)) : std::string();
-  };
-  const auto base = [](std::string url) {
-    while (url.ends_with('/')) url.pop_back();
-    return url;
-  };
+  const SettingsReader r(config, network);
   Settings s;
-  s.api_base = base(get("api_base").empty() ? std::string(default_api_base) : get("api_base"));
-  s.api_version = get("api_version").empty() ? std::string(default_api_version) : get("api_version");
-  s.auth_base_set = !get("auth_base").empty();
-  s.auth_base = base(s.auth_base_set ? get("auth_base") : std::string(default_auth_base));
-  s.client_id = get("client_id");
-  s.client_secret = get("client_secret");
-  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
-    s.client_secret = config::process_env(var).value_or("");
-  }
-  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  s.api_base = r.url("api_base", default_api_base);
+  s.api_version = r.string("api_version", default_api_version);
+  s.auth_base_set = !r.string("auth_base").empty();
+  s.auth_base = r.url("auth_base", default_auth_base);
+  s.client_id = r.string("client_id");
+  s.client_secret = r.client_secret();
+  s.media_timeout = r.duration("media_timeout", s.media_timeout);
   return s;
 }
 
@@ -276,7 +260,7 @@ UserSession::UserSession(http::Client& http, const config::Config& config, std::
       secrets_(secrets.is_object() ? secrets : Json::object()),
       save_(std::move(save)),
       context_(std::move(context)) {
-  if (string_field(secrets_, "access_token").empty()) {
+  if (json_string(secrets_, "access_token").empty()) {
     throw_auth(context_ + ": no access token is stored; re-link the account with --oauth");
   }
 }
@@ -303,7 +287,7 @@ nlohmann::json UserSession::send(http::Request request, std::string_view step) {
 
 nlohmann::json UserSession::get(const std::string& path, const oauth::Params& query, std::string_view step) {
   oauth::Params params = query;
-  params.emplace_back("access_token", string_field(secrets_, "access_token"));
+  params.emplace_back("access_token", json_string(secrets_, "access_token"));
   http::Request request;
   request.url = oauth::append_query(base_ + "/" + path, params);
   return send(std::move(request), step);
@@ -311,7 +295,7 @@ nlohmann::json UserSession::get(const std::string& path, const oauth::Params& qu
 
 nlohmann::json UserSession::post(const std::string& path, const oauth::Params& form, std::string_view step) {
   oauth::Params params = form;
-  params.emplace_back("access_token", string_field(secrets_, "access_token"));
+  params.emplace_back("access_token", json_string(secrets_, "access_token"));
   return send(oauth::form_post(base_ + "/" + path, params, config_.daemon.connect_timeout, config_.daemon.http_timeout),
               step);
 }
@@ -330,7 +314,7 @@ void UserSession::refresh() {
     const Json body = send(http::Request{"GET",
                                          oauth::append_query(tokens_.refresh_url,
                                                              {{"grant_type", tokens_.refresh_grant},
-                                                              {"access_token", string_field(secrets_, "access_token")}}),
+                                                              {"access_token", json_string(secrets_, "access_token")}}),
                                          {}, {}},
                            "refresh the access token");
     fresh = oauth::parse_token_response(body.dump(), std::chrono::system_clock::now());
@@ -354,7 +338,7 @@ void UserSession::exchange() {
                                        oauth::append_query(tokens_.exchange_url,
                                                            {{"grant_type", tokens_.exchange_grant},
                                                             {"client_secret", tokens_.client_secret},
-                                                            {"access_token", string_field(secrets_, "access_token")}}),
+                                                            {"access_token", json_string(secrets_, "access_token")}}),
                                        {}, {}},
                          "long-lived token exchange");
   adopt(oauth::parse_token_response(body.dump(), std::chrono::system_clock::now()));
@@ -382,7 +366,7 @@ bool UserSession::refresh_if_due(std::chrono::seconds margin) {
 }
 
 void UserSession::remember(const std::string& key, const std::string& value) {
-  if (string_field(secrets_, key.c_str()) == value) return;
+  if (json_string(secrets_, key.c_str()) == value) return;
   secrets_[key] = value;
   if (save_) save_(secrets_);
 }
@@ -456,9 +440,9 @@ std::vector<RemotePost> parse_post_list(const nlohmann::json& body, const std::s
     if (!item.is_object() || !item.contains("id")) continue;
     RemotePost p;
     p.id = item["id"].is_string() ? item["id"].get<std::string>() : item["id"].dump();
-    p.text = string_field(item, text_field.c_str());
-    p.url = string_field(item, "permalink");
-    if (const auto at = facebook::parse_time(string_field(item, "timestamp"))) p.created_at = *at;
+    p.text = json_string(item, text_field.c_str());
+    p.url = json_string(item, "permalink");
+    if (const auto at = facebook::parse_time(json_string(item, "timestamp"))) p.created_at = *at;
     out.push_back(std::move(p));
   }
   return out;
@@ -477,14 +461,14 @@ UserSession GraphAdapter::session(const model::Account& account, const nlohmann:
 }
 
 std::string GraphAdapter::user_id(UserSession& session) const {
-  if (std::string id = string_field(session.secrets(), "user_id"); !id.empty()) return id;
+  if (std::string id = json_string(session.secrets(), "user_id"); !id.empty()) return id;
   const Json me = session.get("me", {{"fields", traits_.me_fields}}, "GET /me");
   const std::string id = me.contains(traits_.id_field) && me[traits_.id_field].is_string()
                              ? me[traits_.id_field].get<std::string>()
                              : (me.contains(traits_.id_field) ? me[traits_.id_field].dump() : std::string());
   if (id.empty()) throw Error(ErrorKind::permanent, session.context() + ": GET /me: no " + traits_.id_field);
   session.remember("user_id", id);
-  if (const std::string name = string_field(me, "username"); !name.empty()) session.remember("username", name);
+  if (const std::string name = json_string(me, "username"); !name.empty()) session.remember("username", name);
   return id;
 }
 
@@ -507,7 +491,7 @@ ContainerSteps GraphAdapter::container_steps(UserSession& session, const std::st
   };
   steps.publish = [this, &session, user](const std::string& id) {
     const Json body = session.post(user + "/" + traits_.publish_edge, {{"creation_id", id}}, traits_.publish_edge);
-    const std::string media = string_field(body, "id");
+    const std::string media = json_string(body, "id");
     if (media.empty()) {
       Error e(ErrorKind::transient, session.context() + ": " + traits_.publish_edge + ": the answer has no id");
       e.outcome_unknown = true;  // the post may be live: the container check settles it on retry
@@ -550,7 +534,7 @@ void GraphAdapter::wait_finished(UserSession& session, const std::string& id) co
 
 std::string GraphAdapter::permalink(UserSession& session, const std::string& media_id) const {
   try {
-    return string_field(session.get(media_id, {{"fields", "permalink"}}, "GET permalink"), "permalink");
+    return json_string(session.get(media_id, {{"fields", "permalink"}}, "GET permalink"), "permalink");
   } catch (const Error& e) {
     // The post is live; a missing link must not turn success into a retry.
     spdlog::warn("{}", e.what());
@@ -612,13 +596,13 @@ AccountCheck GraphAdapter::check_account(const model::Account& account, const nl
   UserSession s = session(account, secrets, save);
   const Json me = s.get("me", {{"fields", traits_.me_fields}}, "GET /me");
   AccountCheck check;
-  check.handle = string_field(me, "username");
+  check.handle = json_string(me, "username");
   const std::string id = me.contains(traits_.id_field) && me[traits_.id_field].is_string()
                              ? me[traits_.id_field].get<std::string>()
                              : std::string();
   if (!id.empty()) s.remember("user_id", id);
   if (const auto at = s.expires_at()) check.expires_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*at);
-  const std::string scope = string_field(s.secrets(), "scope");
+  const std::string scope = json_string(s.secrets(), "scope");
   for (std::size_t start = 0; start < scope.size();) {
     const auto comma = scope.find(',', start);
     const std::string one(text::trim(scope.substr(start, comma - start)));
@@ -655,7 +639,7 @@ nlohmann::json GraphAdapter::secrets_from_tokens(const oauth::TokenSet& tokens, 
   // The code grants a one-hour token; only the exchanged one lasts 60 days.
   s.exchange();
   user_id(s);
-  handle = string_field(s.secrets(), "username");
+  handle = json_string(s.secrets(), "username");
   return s.secrets();
 }
 

@@ -9,6 +9,7 @@
 #include "common/config/config.hpp"
 #include "common/error.hpp"
 #include "common/media/stage.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/platforms/threads/wire.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
@@ -60,11 +61,8 @@ class ThreadsAdapter final : public meta::GraphAdapter {
                                        k_default_auth_base),
                      {}, std::move(sleeper)) {
     traits_ = traits_of(settings_);
-    const auto found = context.config.platforms.find("threads");
-    if (found != context.config.platforms.end()) {
-      if (const auto it = found->second.find("thread_counter"); it != found->second.end()) {
-        counter_default_ = text::trim(it->second) != "false";
-      }
+    if (const std::string v = SettingsReader(context.config, "threads").string("thread_counter"); !v.empty()) {
+      counter_default_ = v != "false";
     }
   }
 

@@ -2,11 +2,9 @@
 #include "common/platforms/tiktok/adapter.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -20,6 +18,7 @@
 #include "common/oauth/oauth2.hpp"
 #include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/platforms/tiktok/wire.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
@@ -54,57 +53,16 @@ struct Settings {
   std::chrono::milliseconds media_timeout = k_default_media_timeout;
 };
 
-std::string base_url(std::string url) {
-  while (url.ends_with('/')) url.pop_back();
-  return url;
-}
-
 Settings settings_of(const config::Config& config) {
+  const SettingsReader r(config, "tiktok");
   Settings s;
-  std::map<std::string, std::string> none;
-  const auto found = config.platforms.find("tiktok");
-  const auto& map = found != config.platforms.end() ? found->second : none;
-  const auto get = [&](const char* key) {
-    const auto it = map.find(key);
-    return it != map.end() ? std::string(text::trim(it->second)) : std::string();
-  };
-  s.api_base = base_url(get("api_base").empty() ? std::string(k_default_api_base) : get("api_base"));
-  s.auth_base = base_url(get("auth_base").empty() ? std::string(k_default_auth_base) : get("auth_base"));
-  s.client_key = get("client_id");
-  s.client_secret = get("client_secret");
-  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
-    s.client_secret = config::process_env(var).value_or("");
-  }
-  if (const std::string v = get("upload_chunk_bytes"); !v.empty()) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n < k_min_chunk || n > k_max_chunk) {
-      throw_usage("platforms.tiktok.upload_chunk_bytes: '" + v + "' is not a size from 5242880 to 67108864 bytes");
-    }
-    s.chunk_bytes = n;
-  }
-  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  s.api_base = r.url("api_base", k_default_api_base);
+  s.auth_base = r.url("auth_base", k_default_auth_base);
+  s.client_key = r.string("client_id");
+  s.client_secret = r.client_secret();
+  s.chunk_bytes = r.size("upload_chunk_bytes", k_min_chunk, k_max_chunk, k_default_chunk);
+  s.media_timeout = r.duration("media_timeout", k_default_media_timeout);
   return s;
-}
-
-std::string str(const Json& j, const char* key) {
-  if (!j.is_object()) return {};
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<long long> num(const Json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  const auto it = j.find(key);
-  if (it == j.end()) return std::nullopt;
-  if (it->is_number_integer()) return it->get<long long>();
-  if (it->is_string()) {
-    const std::string& v = it->get_ref<const std::string&>();
-    long long n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec == std::errc{} && end == v.data() + v.size()) return n;
-  }
-  return std::nullopt;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -140,7 +98,7 @@ auto parse_at(const std::string& context, Parse&& parse) {
 
 // Converts a lifetime given at `account add` into the moment it ends.
 void settle_expiry(Json& secrets, system_clock::time_point given_at) {
-  const auto in = num(secrets, "expires_in");
+  const auto in = json_integer(secrets, "expires_in");
   if (!in || secrets.contains("expires_at")) return;
   if (*in > 0) {
     const auto at = std::chrono::floor<std::chrono::seconds>(given_at) + std::chrono::seconds{*in};
@@ -179,7 +137,7 @@ class Session : public BearerSession {
     const Json data =
         call(request("GET", settings_.api_base + "/v2/user/info/?fields=open_id,display_name,username"), context);
     const User user = parse_at(context, [&] { return parse_user(data); });
-    if (str(secrets(), "open_id") != user.open_id || str(secrets(), "username") != user.username) {
+    if (json_string(secrets(), "open_id") != user.open_id || json_string(secrets(), "username") != user.username) {
       Json fields = {{"open_id", user.open_id}};
       if (!user.username.empty()) fields["username"] = user.username;
       update(fields);
@@ -190,7 +148,7 @@ class Session : public BearerSession {
  private:
   static Json settled(const Json& secrets, const model::Account& account) {
     Json s = secrets.is_object() ? secrets : Json::object();
-    if (!str(s, "access_token").empty()) settle_expiry(s, account.created_at);
+    if (!json_string(s, "access_token").empty()) settle_expiry(s, account.created_at);
     return s;
   }
 
@@ -219,7 +177,7 @@ class Session : public BearerSession {
       const oauth::Params form{{"client_key", settings.client_key},
                                {"client_secret", settings.client_secret},
                                {"grant_type", "refresh_token"},
-                               {"refresh_token", str(secrets, "refresh_token")}};
+                               {"refresh_token", json_string(secrets, "refresh_token")}};
       http::Request req = oauth::form_post(settings.api_base + "/v2/oauth/token/", form,
                                            config.daemon.connect_timeout, config.daemon.http_timeout);
       const std::string step = context + ": token refresh";
@@ -230,11 +188,11 @@ class Session : public BearerSession {
       }
       const auto now = system_clock::now();
       Refreshed answer{parse_at(step, [&] { return oauth::parse_token_response(resp.body, now); })};
-      if (const auto in = num(body, "refresh_expires_in"); in && *in > 0) {
+      if (const auto in = json_integer(body, "refresh_expires_in"); in && *in > 0) {
         answer.extra["refresh_expires_at"] =
             (std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds{*in}).time_since_epoch().count();
       }
-      if (const std::string open_id = str(body, "open_id"); !open_id.empty()) answer.extra["open_id"] = open_id;
+      if (const std::string open_id = json_string(body, "open_id"); !open_id.empty()) answer.extra["open_id"] = open_id;
       return answer;
     };
     return p;
@@ -312,7 +270,7 @@ class TikTokAdapter final : public Adapter {
     const std::string& context = session.context();
     Json progress = request.progress.is_object() ? request.progress : Json::object();
 
-    if (const std::string publish_id = str(progress, "publish_id"); !publish_id.empty()) {
+    if (const std::string publish_id = json_string(progress, "publish_id"); !publish_id.empty()) {
       // An earlier attempt initialised this post: finish it, never post twice.
       spdlog::info("{}: continuing TikTok publish {} from an earlier attempt", context, publish_id);
       PublishStatus status = fetch_status(session, publish_id);
@@ -384,7 +342,7 @@ class TikTokAdapter final : public Adapter {
 
   std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
     Session session(ctx_.http, ctx_.config, settings_, account, secrets, {}, true);
-    if (str(session.secrets(), "refresh_token").empty()) {
+    if (json_string(session.secrets(), "refresh_token").empty()) {
       const auto at = session.expires_at();
       if (at && *at <= system_clock::now()) {
         throw_auth(account.ref() + ": the access token has expired and no refresh token is stored; " + k_relink);
@@ -404,7 +362,7 @@ class TikTokAdapter final : public Adapter {
     if (const auto at = session.expires_at()) {
       check.expires_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*at);
     }
-    const std::string scopes = str(session.secrets(), "scope");
+    const std::string scopes = json_string(session.secrets(), "scope");
     std::string_view scope = scopes;
     while (!scope.empty()) {
       const auto comma = scope.find(',');
@@ -515,7 +473,7 @@ class TikTokAdapter final : public Adapter {
               const ChunkPlan& plan, std::size_t from, media::Kind kind) {
     const std::string context = session.context() + ": upload";
     const std::string mime = kind == media::Kind::mov ? "video/quicktime" : "video/mp4";
-    const std::string upload_url = str(progress, "upload_url");
+    const std::string upload_url = json_string(progress, "upload_url");
     for (std::size_t i = from; i < plan.ranges.size(); ++i) {
       const ByteRange& range = plan.ranges[i];
       // The upload URL carries its own token: no Authorization header.
@@ -541,13 +499,13 @@ class TikTokAdapter final : public Adapter {
   // A retry that finds the upload unfinished sends the rest of the chunks.
   void resume_upload(Session& session, const PublishRequest& request, Json& progress, const PublishStatus& status) {
     const std::string context = session.context();
-    if (request.post.media.size() != 1 || str(progress, "upload_url").empty()) {
+    if (request.post.media.size() != 1 || json_string(progress, "upload_url").empty()) {
       throw Error(ErrorKind::permanent, context + ": an earlier upload is unfinished and cannot be resumed");
     }
     const std::string bytes = read_video(request.post.media.front(), context);
-    const auto size = num(progress, "video_size");
-    const auto chunk = num(progress, "chunk_size");
-    const auto count = num(progress, "total_chunk_count");
+    const auto size = json_integer(progress, "video_size");
+    const auto chunk = json_integer(progress, "chunk_size");
+    const auto count = json_integer(progress, "total_chunk_count");
     if (!size || !chunk || !count || *chunk <= 0 || static_cast<std::uint64_t>(*size) != bytes.size()) {
       throw Error(ErrorKind::permanent, context + ": the video changed since its upload started; remove the post's "
                                                   "tiktok target and add it again");
@@ -558,7 +516,8 @@ class TikTokAdapter final : public Adapter {
       plan.ranges.push_back({first, i + 1 == plan.total_chunk_count ? plan.video_size - 1 : first + plan.chunk_size - 1});
     }
     // What TikTok confirmed wins over what was saved: a crash may fall between the two.
-    std::size_t from = static_cast<std::size_t>(std::max<long long>(0, num(progress, "chunks_done").value_or(0)));
+    std::size_t from =
+        static_cast<std::size_t>(std::max<long long>(0, json_integer(progress, "chunks_done").value_or(0)));
     for (std::size_t i = 0; i < plan.ranges.size(); ++i) {
       if (status.uploaded_bytes > 0 && plan.ranges[i].first == status.uploaded_bytes) from = i;
     }
@@ -612,10 +571,10 @@ class TikTokAdapter final : public Adapter {
   // For the post URL: creator_info's username (saved with the progress), else
   // the one user/info reported, else the account's handle.
   static std::string username_of(const model::Account& account, const Json& secrets, const Json& progress) {
-    if (std::string u = str(progress, "username"); !u.empty()) return u;
-    if (std::string u = str(secrets, "username"); !u.empty()) return u;
+    if (std::string u = json_string(progress, "username"); !u.empty()) return u;
+    if (std::string u = json_string(secrets, "username"); !u.empty()) return u;
     if (!account.handle.empty()) return account.handle.starts_with('@') ? account.handle.substr(1) : account.handle;
-    return str(account.options, "handle");
+    return json_string(account.options, "handle");
   }
 
   Context ctx_;

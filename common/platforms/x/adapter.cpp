@@ -3,12 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +19,7 @@
 #include "common/oauth/form.hpp"
 #include "common/oauth/oauth1.hpp"
 #include "common/oauth/oauth2.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/platforms/x/wire.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
@@ -57,11 +56,6 @@ struct Settings {
   std::chrono::milliseconds media_timeout = k_default_media_timeout;
 };
 
-std::string without_trailing_slash(std::string url) {
-  while (url.ends_with('/')) url.pop_back();
-  return url;
-}
-
 std::optional<bool> parse_bool(std::string_view value) {
   std::string v(text::trim(value));
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -71,60 +65,23 @@ std::optional<bool> parse_bool(std::string_view value) {
 }
 
 Settings settings_of(const config::Config& config) {
+  const SettingsReader r(config, "x");
   Settings s;
-  std::map<std::string, std::string> none;
-  const auto found = config.platforms.find("x");
-  const auto& map = found != config.platforms.end() ? found->second : none;
-  const auto get = [&](const char* key) {
-    const auto it = map.find(key);
-    return it != map.end() ? std::string(text::trim(it->second)) : std::string();
-  };
-  s.api_base = without_trailing_slash(get("api_base").empty() ? std::string(k_default_api_base) : get("api_base"));
-  s.auth_base = without_trailing_slash(get("auth_base").empty() ? std::string(k_default_auth_base) : get("auth_base"));
-  s.upload_base = get("upload_base").empty() ? s.api_base : without_trailing_slash(get("upload_base"));
-  s.client_id = get("client_id");
-  s.client_secret = get("client_secret");
-  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
-    // Kept out of the config file: the secret lives in the environment.
-    s.client_secret = config::process_env(var).value_or("");
-  }
-  if (const std::string v = get("thread_counter"); !v.empty()) {
+  s.api_base = r.url("api_base", k_default_api_base);
+  s.auth_base = r.url("auth_base", k_default_auth_base);
+  s.upload_base = r.url("upload_base", s.api_base);
+  s.client_id = r.string("client_id");
+  s.client_secret = r.client_secret();
+  if (const std::string v = r.string("thread_counter"); !v.empty()) {
     s.thread_counter = parse_bool(v);
     if (!s.thread_counter) throw_usage("platforms.x.thread_counter: '" + v + "' is not true or false");
   }
-  if (const std::string v = get("upload_chunk_bytes"); !v.empty()) {
-    std::size_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > k_max_chunk_bytes) {
-      throw_usage("platforms.x.upload_chunk_bytes: '" + v + "' is not a size from 1 to 5242880 bytes");
-    }
-    s.chunk_bytes = n;
-  }
-  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  s.chunk_bytes = r.size("upload_chunk_bytes", 1, k_max_chunk_bytes, k_default_chunk_bytes);
+  s.media_timeout = r.duration("media_timeout", k_default_media_timeout);
   return s;
 }
 
-std::string secret(const Json& secrets, const char* key) {
-  if (!secrets.is_object()) return {};
-  const auto it = secrets.find(key);
-  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<long long> secret_number(const Json& secrets, const char* key) {
-  if (!secrets.is_object()) return std::nullopt;
-  const auto it = secrets.find(key);
-  if (it == secrets.end()) return std::nullopt;
-  if (it->is_number_integer() || it->is_number_unsigned()) return it->get<long long>();
-  if (it->is_string()) {
-    const std::string v = it->get<std::string>();
-    long long n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec == std::errc{} && end == v.data() + v.size()) return n;
-  }
-  return std::nullopt;
-}
-
-bool is_oauth1(const Json& secrets) { return !secret(secrets, "consumer_key").empty(); }
+bool is_oauth1(const Json& secrets) { return !json_string(secrets, "consumer_key").empty(); }
 
 std::string describe(const Json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
@@ -182,20 +139,20 @@ class Session {
         context_(account.ref()) {
     oauth1_ = is_oauth1(secrets_);
     if (oauth1_) {
-      creds_ = {secret(secrets_, "consumer_key"), secret(secrets_, "consumer_secret"), secret(secrets_, "token"),
-                secret(secrets_, "token_secret")};
+      creds_ = {json_string(secrets_, "consumer_key"), json_string(secrets_, "consumer_secret"),
+                json_string(secrets_, "token"), json_string(secrets_, "token_secret")};
       if (creds_.consumer_secret.empty() || creds_.token.empty() || creds_.token_secret.empty()) {
         throw_auth(context_ + ": the OAuth 1.0a credentials are incomplete (consumer key and secret, token and "
                               "token secret); add the account again with --oauth1");
       }
       return;
     }
-    if (secret(secrets_, "access_token").empty()) {
+    if (json_string(secrets_, "access_token").empty()) {
       throw_auth(context_ + ": no access token is stored; " + k_relink);
     }
     // An expires_in given at `account add` counts from when the account was added.
     if (!secrets_.contains("expires_at")) {
-      if (const auto in = secret_number(secrets_, "expires_in"); in && *in > 0) {
+      if (const auto in = json_integer(secrets_, "expires_in"); in && *in > 0) {
         const auto added = std::chrono::floor<std::chrono::seconds>(account.created_at);
         secrets_["expires_at"] = (added + std::chrono::seconds{*in}).time_since_epoch().count();
         secrets_.erase("expires_in");
@@ -210,7 +167,7 @@ class Session {
   bool refreshed() const { return refreshed_; }
 
   std::optional<std::chrono::sys_seconds> expires_at() const {
-    const auto at = secret_number(secrets_, "expires_at");
+    const auto at = json_integer(secrets_, "expires_at");
     if (!at) return std::nullopt;
     return std::chrono::sys_seconds{std::chrono::seconds{*at}};
   }
@@ -251,7 +208,7 @@ class Session {
       throw_auth(context_ + ": the access token has expired and cannot be refreshed here; run 'multivio account "
                             "refresh " + context_ + "'");
     }
-    const std::string refresh_token = secret(secrets_, "refresh_token");
+    const std::string refresh_token = json_string(secrets_, "refresh_token");
     if (refresh_token.empty()) {
       throw_auth(context_ + ": the access token has expired and no refresh token is stored; " + k_relink);
     }
@@ -259,9 +216,9 @@ class Session {
       throw_auth(context_ + ": cannot refresh the access token: set platforms.x.client_id (the app that issued it)");
     }
     oauth::TokenSet old;
-    old.access_token = secret(secrets_, "access_token");
+    old.access_token = json_string(secrets_, "access_token");
     old.refresh_token = refresh_token;
-    old.scope = secret(secrets_, "scope");
+    old.scope = json_string(secrets_, "scope");
     oauth::TokenSet fresh;
     try {
       fresh = oauth::refresh_access_token(http_, oauth_config(settings_, config_, context_), refresh_token,
@@ -292,9 +249,9 @@ class Session {
 
   /// The user's numeric id (needed to list posts), asked once and saved.
   std::string user_id() {
-    if (std::string id = secret(secrets_, "user_id"); !id.empty()) return id;
+    if (std::string id = json_string(secrets_, "user_id"); !id.empty()) return id;
     who_am_i();
-    return secret(secrets_, "user_id");
+    return json_string(secrets_, "user_id");
   }
 
   User who_am_i() {
@@ -302,7 +259,7 @@ class Session {
     const http::Response resp = send(request("GET", settings_.api_base + "/2/users/me"), context);
     if (!resp.ok()) throw classify(resp, context, system_clock::now());
     User user = parse_user(resp.body);
-    if (secret(secrets_, "user_id") != user.id || secret(secrets_, "username") != user.username) {
+    if (json_string(secrets_, "user_id") != user.id || json_string(secrets_, "username") != user.username) {
       secrets_["user_id"] = user.id;
       if (!user.username.empty()) secrets_["username"] = user.username;
       persist();
@@ -325,7 +282,7 @@ class Session {
   }
 
  private:
-  bool can_refresh() const { return !secret(secrets_, "refresh_token").empty(); }
+  bool can_refresh() const { return !json_string(secrets_, "refresh_token").empty(); }
 
   void ensure_fresh() {
     if (oauth1_ || refreshed_) return;
@@ -341,7 +298,7 @@ class Session {
       return;
     }
     std::erase_if(req.headers, [](const auto& h) { return text::trim(h.first) == "Authorization"; });
-    req.headers.emplace_back("Authorization", "Bearer " + secret(secrets_, "access_token"));
+    req.headers.emplace_back("Authorization", "Bearer " + json_string(secrets_, "access_token"));
   }
 
   http::Response transmit(http::Request& req, const std::string& context) {
@@ -412,7 +369,7 @@ class XAdapter final : public Adapter {
   void move_secret_options(nlohmann::json&, nlohmann::json& secrets) const override {
     if (!secrets.is_object()) return;
     // A lifetime is only meaningful with the moment it was given: keep the moment.
-    if (const auto in = secret_number(secrets, "expires_in"); in && !secrets.contains("expires_at")) {
+    if (const auto in = json_integer(secrets, "expires_in"); in && !secrets.contains("expires_at")) {
       if (*in > 0) {
         const auto now = std::chrono::floor<std::chrono::seconds>(system_clock::now());
         secrets["expires_at"] = (now + std::chrono::seconds{*in}).time_since_epoch().count();
@@ -422,7 +379,7 @@ class XAdapter final : public Adapter {
     if (is_oauth1(secrets)) {
       std::vector<std::string> missing;
       for (const char* key : {"consumer_secret", "token", "token_secret"}) {
-        if (secret(secrets, key).empty()) missing.emplace_back(key);
+        if (json_string(secrets, key).empty()) missing.emplace_back(key);
       }
       if (!missing.empty()) throw_usage("x: OAuth 1.0a credentials need " + join(missing, ", ") + " as well");
     }
@@ -566,7 +523,7 @@ class XAdapter final : public Adapter {
   std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
     if (is_oauth1(secrets)) return std::nullopt;  // OAuth 1.0a tokens do not expire
     Session session(ctx_.http, ctx_.config, settings_, account, secrets, {}, true);
-    if (secret(session.secrets(), "refresh_token").empty()) {
+    if (json_string(session.secrets(), "refresh_token").empty()) {
       const auto at = session.expires_at();
       if (at && *at <= system_clock::now()) {
         throw_auth(account.ref() + ": the access token has expired and no refresh token is stored; " + k_relink);
@@ -603,7 +560,7 @@ class XAdapter final : public Adapter {
     if (const auto at = session.expires_at()) {
       check.expires_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*at);
     }
-    const std::string scopes = secret(session.secrets(), "scope");
+    const std::string scopes = json_string(session.secrets(), "scope");
     std::string_view scope = scopes;
     while (!scope.empty()) {
       const auto space = scope.find(' ');
@@ -731,7 +688,7 @@ class XAdapter final : public Adapter {
   }
 
   static std::string username_of(const model::Account& account, const Json& secrets) {
-    if (std::string u = secret(secrets, "username"); !u.empty()) return u;
+    if (std::string u = json_string(secrets, "username"); !u.empty()) return u;
     std::string handle = account.handle;
     if (handle.empty() && account.options.is_object()) {
       if (const auto it = account.options.find("handle"); it != account.options.end() && it->is_string()) {

@@ -4,10 +4,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -20,6 +18,7 @@
 #include "common/oauth/oauth2.hpp"
 #include "common/platforms/bearer_session.hpp"
 #include "common/platforms/media_rules.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/platforms/youtube/wire.hpp"
 #include "common/text/text.hpp"
 
@@ -69,53 +68,31 @@ struct Settings {
   std::chrono::milliseconds media_timeout = k_default_media_timeout;
 };
 
-std::string without_trailing_slash(std::string url) {
-  while (url.ends_with('/')) url.pop_back();
-  return url;
-}
-
 Settings settings_of(const config::Config& config) {
-  std::map<std::string, std::string> none;
-  const auto found = config.platforms.find("youtube");
-  const auto& map = found != config.platforms.end() ? found->second : none;
-  const auto get = [&](const char* key, std::string_view fallback = {}) {
-    const auto it = map.find(key);
-    const std::string v = it != map.end() ? std::string(text::trim(it->second)) : std::string();
-    return without_trailing_slash(v.empty() ? std::string(fallback) : v);
-  };
+  const SettingsReader r(config, "youtube");
   Settings s;
-  s.api_base = get("api_base", k_default_api_base);
-  s.upload_base = get("upload_base", s.api_base);
-  s.auth_base = get("auth_base", k_default_auth_base);
-  s.token_base = get("token_base", k_default_token_base);
-  s.client_id = get("client_id");
-  s.client_secret = get("client_secret");
-  if (const std::string var = get("client_secret_env"); s.client_secret.empty() && !var.empty()) {
-    s.client_secret = config::process_env(var).value_or("");
-  }
-  if (const std::string v = get("upload_chunk_bytes"); !v.empty()) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n % k_chunk_granularity != 0) {
+  s.api_base = r.url("api_base", k_default_api_base);
+  s.upload_base = r.url("upload_base", s.api_base);
+  s.auth_base = r.url("auth_base", k_default_auth_base);
+  s.token_base = r.url("token_base", k_default_token_base);
+  s.client_id = r.string("client_id");
+  s.client_secret = r.client_secret();
+  if (const std::string v = r.string("upload_chunk_bytes"); !v.empty()) {
+    // Resumable uploads take chunks in 256 KiB steps, not a size range.
+    const auto n = parse_unsigned(v);
+    if (!n || *n == 0 || *n % k_chunk_granularity != 0) {
       throw_usage("platforms.youtube.upload_chunk_bytes: '" + v + "' is not a multiple of 262144 (256 KiB)");
     }
-    s.chunk_bytes = n;
+    s.chunk_bytes = *n;
   }
-  if (const std::string v = get("media_timeout"); !v.empty()) s.media_timeout = config::parse_duration(v);
+  s.media_timeout = r.duration("media_timeout", k_default_media_timeout);
   return s;
 }
 
-std::string secret(const Json& secrets, const char* key) {
-  if (!secrets.is_object()) return {};
-  const auto it = secrets.find(key);
-  return it != secrets.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::optional<std::chrono::sys_seconds> expires_at(const Json& secrets) {
-  if (!secrets.is_object()) return std::nullopt;
-  const auto it = secrets.find("expires_at");
-  if (it == secrets.end() || !it->is_number_integer()) return std::nullopt;
-  return std::chrono::sys_seconds{std::chrono::seconds{it->get<long long>()}};
+  const auto at = json_integer(secrets, "expires_at", NumericText::reject);
+  if (!at) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::seconds{*at}};
 }
 
 std::string describe(const Json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
@@ -227,7 +204,7 @@ class Tokens : public BearerSession {
     if (!resp.ok()) throw classify(resp, context, system_clock::now());
     try {
       Channel c = parse_channel(resp.body);
-      if (!c.id.empty() && secret(secrets(), "channel_id") != c.id) update({{"channel_id", c.id}});
+      if (!c.id.empty() && json_string(secrets(), "channel_id") != c.id) update({{"channel_id", c.id}});
       return c;
     } catch (const Error& e) {
       throw e.with_prefix(this->context());
@@ -255,7 +232,7 @@ class Tokens : public BearerSession {
                              "client_secret) to the OAuth client that issued it");
       }
       return Refreshed{oauth::refresh_access_token(http, oauth_config(settings, config, context),
-                                                   secret(secrets, "refresh_token"), system_clock::now())};
+                                                   json_string(secrets, "refresh_token"), system_clock::now())};
     };
     return p;
   }
@@ -571,7 +548,7 @@ class YouTubeAdapter final : public Adapter {
 
   std::optional<nlohmann::json> refresh(const model::Account& account, const nlohmann::json& secrets) override {
     Tokens tokens(ctx_.http, ctx_.config, settings_, account, secrets, {});
-    if (secret(tokens.secrets(), "refresh_token").empty()) {
+    if (json_string(tokens.secrets(), "refresh_token").empty()) {
       if (const auto at = expires_at(secrets); at && *at <= system_clock::now()) {
         throw_auth(account.ref() + ": the access token has expired and no refresh token is stored; " + k_relink);
       }
@@ -590,7 +567,7 @@ class YouTubeAdapter final : public Adapter {
     if (const auto at = expires_at(tokens.secrets())) {
       check.expires_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*at);
     }
-    const std::string scopes = secret(tokens.secrets(), "scope");
+    const std::string scopes = json_string(tokens.secrets(), "scope");
     std::string_view scope = scopes;
     while (!scope.empty()) {
       const auto space = scope.find(' ');

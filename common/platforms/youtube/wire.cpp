@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/platforms/settings.hpp"
 #include "common/text/text.hpp"
 
 namespace multivio::platforms::youtube {
@@ -17,11 +18,6 @@ using namespace std::chrono;
 [[noreturn]] void unexpected(std::string_view what, std::string_view body) {
   throw Error(ErrorKind::permanent,
               "unexpected " + std::string(what) + " from youtube: " + text::truncate_code_points(body, 200));
-}
-
-std::string string_field(const Json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool has_angle_brackets(std::string_view s) { return s.find_first_of("<>") != std::string_view::npos; }
@@ -174,11 +170,11 @@ std::optional<GoogleError> parse_error(std::string_view body) {
   if (it == j.end() || !it->is_object()) return std::nullopt;
   GoogleError e;
   if (const auto code = it->find("code"); code != it->end() && code->is_number_integer()) e.code = code->get<int>();
-  e.message = string_field(*it, "message");
+  e.message = json_string(*it, "message");
   if (const auto errors = it->find("errors"); errors != it->end() && errors->is_array()) {
     for (const auto& entry : *errors) {
       if (!entry.is_object()) continue;
-      e.errors.push_back({string_field(entry, "reason"), string_field(entry, "domain"), string_field(entry, "message")});
+      e.errors.push_back({json_string(entry, "reason"), json_string(entry, "domain"), json_string(entry, "message")});
     }
   }
   return e;
@@ -255,7 +251,7 @@ std::string content_range(std::optional<std::uint64_t> first, std::optional<std:
 std::string parse_video_id(std::string_view body) {
   const Json j = Json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) unexpected("video resource", body);
-  std::string id = string_field(j, "id");
+  std::string id = json_string(j, "id");
   if (id.empty()) unexpected("video resource without an id", body);
   return id;
 }
@@ -269,9 +265,9 @@ Channel parse_channel(std::string_view body) {
   }
   const Json& item = (*items)[0];
   Channel c;
-  c.id = string_field(item, "id");
+  c.id = json_string(item, "id");
   if (const auto snippet = item.find("snippet"); snippet != item.end() && snippet->is_object()) {
-    c.title = string_field(*snippet, "title");
+    c.title = json_string(*snippet, "title");
   }
   return c;
 }
