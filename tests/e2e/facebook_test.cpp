@@ -9,6 +9,7 @@
 
 #include "tests/e2e/harness.hpp"
 #include "tests/fakes/facebook_server.hpp"
+#include "tests/fakes/media_samples.hpp"
 
 namespace multivio::e2e {
 namespace {
@@ -31,7 +32,7 @@ class FacebookE2eTest : public ::testing::Test {
     ASSERT_EQ(box_.cli({"init"}).code, 0);
     box_.env["FB_APP_SECRET"] = "fb-app-secret";
     box_.append_config(std::string(kFastDaemon) + "\nplatforms:\n  facebook:\n    api_base: " + server_->base_url() +
-                       "\n    auth_base: " + server_->base_url() +
+                       "\n    auth_base: " + server_->base_url() + "\n    upload_base: " + server_->base_url() +
                        "\n    api_version: v23.0\n    client_id: fb-app-id\n    client_secret_env: FB_APP_SECRET\n");
     // The "browser" follows the Login dialog's redirect back to the CLI.
     box_.env["BROWSER"] = "curl -s -L -o /dev/null";
@@ -135,6 +136,29 @@ TEST_F(FacebookE2eTest, PageTokenPublishesTextAndPhotoOnceEach) {
     EXPECT_EQ(p.message, is_photo ? "Our new espresso machine" : "Open late on Friday");
     EXPECT_EQ((is_photo ? pt : tt)["remote_ids"], nlohmann::json::array({p.id}));
   }
+}
+
+TEST_F(FacebookE2eTest, PageTokenPublishesAVideoThroughTheVideoUpload) {
+  const std::string token = server_->issue_page_token("1111");
+  ASSERT_EQ(box_.cli({"account", "add", "facebook", "--name", "cafe", "--page-id", "1111", "--access-token", token}).code,
+            0);
+  const std::string clip = box_.dir() + "/tour.mp4";
+  const std::string bytes = fakes::sample_mp4(8'000, 300'000);
+  fakes::write_sample(clip, bytes);
+  const long long id = new_post({"A tour of the roastery", "--to", "facebook:cafe", "--media", clip, "--now"});
+  run_once();
+
+  const auto videos = server_->videos();
+  ASSERT_EQ(videos.size(), 1u);
+  EXPECT_EQ(server_->count("POST /:page/videos"), 1u);
+  EXPECT_EQ(server_->count("POST /:page/photos"), 0u);
+  EXPECT_TRUE(videos[0].bytes == bytes) << "the file arrived whole";
+  EXPECT_EQ(videos[0].description, "A tour of the roastery");
+  EXPECT_EQ(videos[0].content_type, "video/mp4");
+  const auto t = target(id);
+  EXPECT_EQ(t["status"], "published") << t;
+  EXPECT_EQ(t["remote_ids"], nlohmann::json::array({videos[0].id}));
+  EXPECT_EQ(t["remote_url"], "https://www.facebook.com/1111/videos/" + videos[0].id + "/");
 }
 
 TEST_F(FacebookE2eTest, ExpiredPageTokenFailsWithAReLinkHint) {

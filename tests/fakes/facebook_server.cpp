@@ -136,6 +136,7 @@ struct FacebookServer::Impl {
   std::vector<Post> post_list;
   std::vector<std::string> post_times;  // by index of post_list
   std::vector<Photo> photo_list;
+  std::vector<Video> video_list;
   long long next_id = 100000000001;
 
   struct Answer {
@@ -407,6 +408,35 @@ struct FacebookServer::Impl {
     return json(200, {{"id", photo.id}, {"post_id", add(std::move(post))}});
   }
 
+  // Graph's non-resumable video upload: the file as `source` (1 GB at most),
+  // the post text as `description`; the answer is the video's id.
+  Answer videos(const httplib::Request& req, const std::string& page_id, const Token& who) {
+    if (auto refused = check_page_token(page_id, who)) return *refused;
+    if (!req.is_multipart_form_data() || !req.has_file("source") || req.get_file_value("source").filename.empty()) {
+      return error(400, 390, 0, "(#390) There was a problem uploading your video file. Please try again.");
+    }
+    const auto file = req.get_file_value("source");
+    if (!starts_with_nocase(file.content_type, "video/") || file.content.size() < 12 ||
+        file.content.compare(4, 4, "ftyp") != 0) {
+      return error(400, 352, 0, "(#352) Sorry, the video file you selected is in a format that we don't support.");
+    }
+    if (req.has_param("message")) return error(400, 100, 0, "(#100) Param message is not valid for videos; use description");
+    Video video;
+    video.id = std::to_string(next_id++);
+    video.page_id = page_id;
+    video.file_name = file.filename;
+    video.content_type = file.content_type;
+    video.bytes = file.content;
+    if (req.has_file("description")) video.description = req.get_file_value("description").content;
+    Post post;
+    post.page_id = page_id;
+    post.message = video.description;
+    post.video_id = video.id;
+    add(std::move(post));
+    video_list.push_back(video);
+    return json(200, {{"id", video.id}});
+  }
+
   Answer page_posts(const httplib::Request& req, const std::string& page_id, const Token& who) {
     if (page_by_id(page_id) == nullptr || (!is_user(who) && who.page_id != page_id)) {
       return error(400, 100, 33, "Unsupported get request. Object with ID '" + page_id + "' does not exist.");
@@ -467,6 +497,7 @@ struct FacebookServer::Impl {
     if (route == "GET /:page") return page_node(parts[0], *who);
     if (route == "POST /:page/feed") return feed(req, parts[0], *who);
     if (route == "POST /:page/photos") return photos(req, parts[0], *who);
+    if (route == "POST /:page/videos") return videos(req, parts[0], *who);
     if (route == "GET /:page/posts") return page_posts(req, parts[0], *who);
     return error(400, 100, 0, "Unknown path components: " + req.path);
   }
@@ -602,6 +633,11 @@ std::vector<FacebookServer::Post> FacebookServer::posts() const {
 std::vector<FacebookServer::Photo> FacebookServer::photos() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->photo_list;
+}
+
+std::vector<FacebookServer::Video> FacebookServer::videos() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->video_list;
 }
 
 std::vector<FacebookServer::Authorize> FacebookServer::authorize_requests() const {

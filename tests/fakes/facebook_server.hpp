@@ -67,6 +67,17 @@ class FacebookServer {
     std::string message;
     std::string link;
     std::vector<std::string> photo_ids;
+    std::string video_id;  // a post made by a /videos upload
+  };
+
+  /// A file uploaded to /{page}/videos (non-resumable: `source` in one form).
+  struct Video {
+    std::string id;
+    std::string page_id;
+    std::string file_name;
+    std::string content_type;
+    std::string description;
+    std::string bytes;  // as received, to compare with the file
   };
 
   struct Photo {
@@ -132,6 +143,7 @@ class FacebookServer {
   std::size_t count(std::string_view route) const;
   std::vector<Post> posts() const;  // in creation order
   std::vector<Photo> photos() const;
+  std::vector<Video> videos() const;
   std::vector<Authorize> authorize_requests() const;
 
  private:

@@ -17,6 +17,7 @@
 #include "common/platforms/facebook/wire.hpp"
 #include "common/platforms/platform.hpp"
 #include "tests/fakes/facebook_server.hpp"
+#include "tests/fakes/media_samples.hpp"
 
 namespace multivio::platforms::facebook {
 namespace {
@@ -213,14 +214,16 @@ TEST_F(FacebookAdapterTest, ValidatesLengthAndMedia) {
   EXPECT_THAT(big.problems[0], HasSubstr("big.png"));
 
   const std::string clip = (dir_ / "clip.mp4").string();
-  // ftyp, then moov with a version-0 mvhd: timescale 1000, 5 s.
-  std::string mvhd = std::string("\0\0\0\x6cmvhd", 8) + std::string(12, '\0') + std::string("\0\0\x03\xe8", 4) +
-                     std::string("\0\0\x13\x88", 4) + std::string(80, '\0');
-  std::ofstream(clip, std::ios::binary) << std::string("\0\0\0\x14" "ftypisom\0\0\0\0isom", 20)
-                                        << std::string("\0\0\0\x74moov", 8) << mvhd;
-  const auto video = adapter_->validate("clip", {clip}, &account_);
-  ASSERT_FALSE(video.ok());
-  EXPECT_THAT(video.problems[0], HasSubstr("not videos"));
+  fakes::write_sample(clip, fakes::sample_mp4(5'000));
+  EXPECT_TRUE(adapter_->validate("clip", {clip}, &account_).ok()) << "one video is a post";
+  const auto mixed = adapter_->validate("clip", {clip, image("a.png")}, &account_);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_THAT(mixed.problems[0], HasSubstr("does not mix images and video"));
+  const std::string long_clip = (dir_ / "long.mp4").string();
+  fakes::write_sample(long_clip, fakes::sample_mp4(21 * 60 * 1000));
+  const auto too_long = adapter_->validate("clip", {long_clip}, &account_);
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_THAT(too_long.problems[0], HasSubstr("long.mp4': 1260 s long; facebook allows at most 1200 s"));
 
   const auto link = adapter_->validate("x", {}, &account_, {{"link", "ftp://example.com"}});
   ASSERT_FALSE(link.ok());

@@ -16,6 +16,7 @@
 #include "common/platforms/facebook/wire.hpp"
 #include "common/platforms/media_rules.hpp"
 #include "common/platforms/meta/graph.hpp"
+#include "common/platforms/settings.hpp"
 #include "common/text/rules.hpp"
 #include "common/text/text.hpp"
 
@@ -29,6 +30,7 @@ using std::chrono::system_clock;
 constexpr const char* k_default_api_base = "https://graph.facebook.com";
 constexpr const char* k_default_auth_base = "https://www.facebook.com";
 constexpr const char* k_default_version = "v23.0";
+constexpr const char* k_default_video_base = "https://graph-video.facebook.com";
 constexpr std::size_t k_max_recent = 100;  // the posts edge's page size cap
 // What the Page needs for posting and for reading its own posts back.
 const std::vector<std::string> k_scopes = {"pages_manage_posts", "pages_read_engagement", "pages_show_list"};
@@ -36,14 +38,18 @@ constexpr const char* k_relink = "re-link it with 'multivio account add facebook
 
 // Graph's /photos edge takes these (BMP and TIFF too, which multivio does not
 // sniff); 4 MB per photo. A feed post attaches up to 10 photos here: Graph
-// documents no number, and more are better split into several posts.
+// documents no number, and more are better split into several posts. A video
+// goes alone through the non-resumable /videos upload: 1 GB, 20 minutes.
 MediaRules media_rules() {
   MediaRules r;
   r.network = "facebook";
   r.max_count = 10;
   r.image.formats = {media::Kind::jpeg, media::Kind::png, media::Kind::gif};
   r.image.max_bytes = 4ULL * 1024 * 1024;
-  r.video.formats = {};
+  r.video.formats = {media::Kind::mp4, media::Kind::mov};
+  r.video.max_bytes = 1024ULL * 1024 * 1024;
+  r.video.max_duration_ms = 20LL * 60 * 1000;
+  r.max_videos = 1;
   return r;
 }
 
@@ -52,6 +58,8 @@ struct Settings {
   std::string dialog;  // auth_base + "/" + api_version + "/dialog/oauth"
   std::string client_id;
   std::string client_secret;
+  std::string video;  // upload_base + "/" + api_version: Graph takes video files on its own host
+  std::chrono::milliseconds media_timeout{300'000};  // a whole video upload
 };
 
 // "v23.0": the one form Graph's paths take.
@@ -71,7 +79,10 @@ Settings settings_of(const config::Config& config) {
   if (!is_version(m.api_version)) {
     throw_usage("platforms.facebook.api_version: '" + m.api_version + "' is not a Graph API version like v23.0");
   }
-  return Settings{m.graph_base(), m.auth_base + "/" + m.api_version + "/dialog/oauth", m.client_id, m.client_secret};
+  const std::string video_host = SettingsReader(config, "facebook").url("upload_base", k_default_video_base);
+  return Settings{m.graph_base(),  m.auth_base + "/" + m.api_version + "/dialog/oauth",
+                  m.client_id,     m.client_secret,
+                  video_host + "/" + m.api_version, m.media_timeout};
 }
 
 std::string page_of(const model::Account& account) {
@@ -102,6 +113,15 @@ std::string read_file(const std::string& path, const std::string& context) {
 }
 
 std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+// validate() has already reported a file that cannot be read.
+bool is_video_file(const std::string& path) {
+  try {
+    return inspect_media(path).is_video();
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 class FacebookAdapter final : public Adapter {
  public:
@@ -143,24 +163,7 @@ class FacebookAdapter final : public Adapter {
       if (p == "text is empty" && !media.empty()) continue;  // a photo without words is a post
       r.problems.push_back(p);
     }
-    // Videos take another upload path (graph-video, resumable) that this
-    // adapter does not speak; say so rather than let Graph refuse it.
-    std::vector<std::string> images;
-    for (const auto& path : media) {
-      bool video = false;
-      try {
-        video = inspect_media(path).is_video();
-      } catch (const Error&) {
-        // check_media reports the unreadable file.
-      }
-      if (video) {
-        r.problems.push_back("media '" + file_name(path) +
-                             "': multivio posts photos to Facebook Pages, not videos (JPEG, PNG or GIF)");
-      } else {
-        images.push_back(path);
-      }
-    }
-    check_media(media_rules(), images, r.problems);
+    check_media(media_rules(), media, r.problems);
     if (const Json* link = find_option(options, nullptr, "link"); link != nullptr) {
       const std::string url = link->is_string() ? link->get<std::string>() : std::string();
       if (!url.starts_with("https://") && !url.starts_with("http://")) {
@@ -179,7 +182,10 @@ class FacebookAdapter final : public Adapter {
     const std::string token = token_of(request.account, request.secrets);
     const auto& media = request.post.media;
 
-    if (media.size() == 1) return publish_photo(request, settings, page, token, context);
+    if (media.size() == 1) {
+      if (is_video_file(media.front())) return publish_video(request, settings, page, token, context);
+      return publish_photo(request, settings, page, token, context);
+    }
 
     FeedParams params;
     params.message = request.text;
@@ -209,10 +215,13 @@ class FacebookAdapter final : public Adapter {
     const std::string page = page_of(request.account);
     const auto& media = request.post.media;
     if (media.size() == 1) {
-      Preview p{"POST", settings.graph + "/" + page + "/photos", {{"Authorization", "Bearer ***"}}, {}};
+      const bool video = is_video_file(media.front());
+      Preview p{"POST", video ? settings.video + "/" + page + "/videos" : settings.graph + "/" + page + "/photos",
+                {{"Authorization", "Bearer ***"}}, {}};
       p.headers.emplace_back("Content-Type", "multipart/form-data");
       p.body = "source=<" + file_name(media.front()) + ">" +
-               (request.text.empty() ? std::string() : "&message=" + oauth::percent_encode(request.text));
+               (request.text.empty() ? std::string()
+                                     : (video ? "&description=" : "&message=") + oauth::percent_encode(request.text));
       return p;
     }
     FeedParams params;
@@ -328,6 +337,30 @@ class FacebookAdapter final : public Adapter {
     // object, not the feed story).
     const std::string id = !photo.post_id.empty() ? photo.post_id : photo.id;
     return PublishResult{{id}, post_url(id), resp.status};
+  }
+
+  // One video as its own Page post. Graph answers {"id"} of the video; a lost
+  // answer is `unknown` (the Page's posts tell whether it landed).
+  PublishResult publish_video(const PublishRequest& request, const Settings& settings, const std::string& page,
+                              const std::string& token, const std::string& context) {
+    const std::string& path = request.post.media.front();
+    const std::string media_context = context + ": video " + file_name(path);
+    const std::string bytes = read_file(path, media_context);
+    VideoParams params;
+    params.file_name = file_name(path);
+    params.mime_type = inspect_mime(bytes, media_context);
+    params.bytes = bytes;
+    params.description = request.text;
+    const Multipart form = video_body(params, "multivio-" + crypto::random_hex(16));
+    http::Request req = base_request("POST", settings.video + "/" + page + "/videos", token);
+    req.headers.emplace_back("Content-Type", form.content_type);
+    req.body = form.body;
+    // Large files: the whole upload may take far longer than one API call.
+    req.total_timeout = std::max(req.total_timeout, settings.media_timeout);
+    const http::Response resp = send(req, media_context);
+    if (!resp.ok()) throw meta::classify_response(resp, media_context);
+    const std::string id = parse_id_or_unknown(resp, media_context);
+    return PublishResult{{id}, "https://www.facebook.com/" + page + "/videos/" + id + "/", resp.status};
   }
 
   // Uploads each photo unpublished, reusing ones an earlier attempt uploaded

@@ -72,17 +72,35 @@ std::string feed_body(const FeedParams& params) {
   return j.dump();
 }
 
+namespace {
+
+// The file as the last part, `source`, and the closing boundary.
+Multipart with_source(std::string body, const std::string& dash, std::string_view boundary,
+                      const std::string& file_name, const std::string& mime_type, std::string_view bytes) {
+  body += dash + "\r\nContent-Disposition: form-data; name=\"source\"; filename=\"" + quoted_name(file_name) +
+          "\"\r\nContent-Type: " + mime_type + "\r\n\r\n";
+  body += bytes;
+  body += "\r\n" + dash + "--\r\n";
+  return {"multipart/form-data; boundary=" + std::string(boundary), std::move(body)};
+}
+
+}  // namespace
+
 Multipart photo_body(const PhotoParams& params, std::string_view boundary) {
   const std::string dash = "--" + std::string(boundary);
   std::string body;
   body.reserve(params.bytes.size() + params.message.size() + 512);
   if (!params.message.empty()) add_field(body, dash, "message", params.message);
   if (!params.published) add_field(body, dash, "published", "false");
-  body += dash + "\r\nContent-Disposition: form-data; name=\"source\"; filename=\"" + quoted_name(params.file_name) +
-          "\"\r\nContent-Type: " + params.mime_type + "\r\n\r\n";
-  body += params.bytes;
-  body += "\r\n" + dash + "--\r\n";
-  return {"multipart/form-data; boundary=" + std::string(boundary), std::move(body)};
+  return with_source(std::move(body), dash, boundary, params.file_name, params.mime_type, params.bytes);
+}
+
+Multipart video_body(const VideoParams& params, std::string_view boundary) {
+  const std::string dash = "--" + std::string(boundary);
+  std::string body;
+  body.reserve(params.bytes.size() + params.description.size() + 512);
+  if (!params.description.empty()) add_field(body, dash, "description", params.description);
+  return with_source(std::move(body), dash, boundary, params.file_name, params.mime_type, params.bytes);
 }
 
 std::string parse_id(std::string_view body) {

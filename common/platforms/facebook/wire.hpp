@@ -47,6 +47,16 @@ struct PhotoParams {
 };
 Multipart photo_body(const PhotoParams& params, std::string_view boundary);
 
+/// POST /{page-id}/videos on the video host: the file as `source`, the post
+/// text as `description` (Graph's non-resumable upload, up to 1 GB).
+struct VideoParams {
+  std::string file_name;
+  std::string mime_type;
+  std::string_view bytes;
+  std::string description;
+};
+Multipart video_body(const VideoParams& params, std::string_view boundary);
+
 /// {"id"} of a created object (a feed post "PAGEID_POSTID", an unpublished
 /// photo). Throws Error(permanent) when the body has no string id.
 std::string parse_id(std::string_view body);
