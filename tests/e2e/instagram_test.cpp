@@ -4,7 +4,9 @@
 // a reel published through `multiviod --once`, and a media_publish whose
 // answer is lost (the target ends `unknown`) settled on the retry by the
 // container's status, so exactly one post exists.
+#include <csignal>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -97,6 +99,41 @@ TEST_F(InstagramE2eTest, ALostPublishAnswerEndsAsExactlyOnePost) {
   EXPECT_EQ(t["status"], "published") << t;
   const auto published = server_->published();
   ASSERT_EQ(published.size(), 1u) << "the retry read the container instead of publishing again";
+  EXPECT_EQ(t["remote_ids"], nlohmann::json::array({published[0].id}));
+  EXPECT_EQ(server_->count("POST /:user/media_publish"), 1u);
+}
+
+// The daemon dies between creating the container and publishing it (while
+// Meta is still processing it). The next run recovers the expired lease,
+// finds the saved container id, requeues the target (a container check makes
+// the retry safe), and publishes that same container once.
+TEST_F(InstagramE2eTest, ACrashBetweenContainerAndPublishEndsAsExactlyOnePost) {
+  server_->set_processing_polls(1'000'000);
+  const long long id = new_post("Survives a crash", library("crash.jpg", fakes::jpeg_bytes(1080, 1080)));
+  {
+    Process daemon = box_.daemon({"--once"});
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (server_->count("GET /:id") == 0 && std::chrono::steady_clock::now() < deadline &&
+           daemon.running()) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_GT(server_->count("GET /:id"), 0u) << "the container was never polled: " << daemon.stderr_text();
+    daemon.signal(SIGKILL);
+    EXPECT_EQ(daemon.wait(10s), 128 + SIGKILL);
+  }
+  ASSERT_EQ(server_->containers().size(), 1u);
+  EXPECT_TRUE(server_->published().empty());
+  server_->finish_processing();
+  std::this_thread::sleep_for(10500ms);  // the dead daemon's lease (10 s) runs out
+
+  const auto run = box_.daemon_run({"--once"}, 60s);
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.err.find("resuming from the saved progress"), std::string::npos) << run.err;
+  const auto t = target(id);
+  EXPECT_EQ(t["status"], "published") << t;
+  EXPECT_EQ(server_->containers().size(), 1u) << "the saved container was used, not a new one";
+  const auto published = server_->published();
+  ASSERT_EQ(published.size(), 1u);
   EXPECT_EQ(t["remote_ids"], nlohmann::json::array({published[0].id}));
   EXPECT_EQ(server_->count("POST /:user/media_publish"), 1u);
 }

@@ -518,6 +518,11 @@ void MetaGraphServer::set_processing_polls(int polls) {
   impl_->processing_polls = polls;
 }
 
+void MetaGraphServer::finish_processing() {
+  std::lock_guard lock(impl_->mutex);
+  for (auto& [id, left] : impl_->polls_left) left = 0;
+}
+
 void MetaGraphServer::fail_next_container(std::string message) {
   std::lock_guard lock(impl_->mutex);
   impl_->fail_next = std::move(message);

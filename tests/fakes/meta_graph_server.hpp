@@ -102,6 +102,8 @@ class MetaGraphServer {
 
   /// Status reads a new container answers IN_PROGRESS before FINISHED (default 2).
   void set_processing_polls(int polls);
+  /// Every container created so far finishes processing at its next read.
+  void finish_processing();
   /// The next created container ends in ERROR with this message after processing.
   void fail_next_container(std::string message);
   /// The next created container ends EXPIRED after processing.
