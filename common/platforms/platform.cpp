@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/error.hpp"
 
@@ -47,6 +48,8 @@ nlohmann::json Adapter::secrets_from_tokens(const oauth::TokenSet& tokens, const
 }
 
 std::optional<oauth::Oauth1Server> Adapter::oauth1_server(const nlohmann::json&) const { return std::nullopt; }
+
+void real_sleep(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
 
 bool Adapter::can_refresh(const nlohmann::json& secrets) const {
   const auto it = secrets.find("refresh_token");

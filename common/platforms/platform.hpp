@@ -5,6 +5,7 @@
 // failures) and never pick exit codes or HTTP statuses.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <initializer_list>
@@ -161,6 +162,12 @@ struct RemotePost {
   std::string url;
   model::Timestamp created_at{};
 };
+
+/// How an adapter waits between polls (media processing, upload status);
+/// tests pass one that records the waits instead of sleeping.
+using Sleeper = std::function<void(std::chrono::milliseconds)>;
+/// The Sleeper adapters use outside tests (std::this_thread::sleep_for).
+void real_sleep(std::chrono::milliseconds duration);
 
 /// Side effects adapters may use; owned by the caller, outlive the adapter.
 struct Context {

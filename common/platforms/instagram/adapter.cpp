@@ -40,7 +40,7 @@ meta::NetworkTraits traits_of(const meta::Settings& s) {
 
 class InstagramAdapter final : public meta::GraphAdapter {
  public:
-  InstagramAdapter(const Context& context, meta::Sleeper sleeper)
+  InstagramAdapter(const Context& context, Sleeper sleeper)
       : GraphAdapter(context,
                      meta::settings_of(context.config, "instagram", k_default_api_base, k_default_api_version,
                                        k_default_auth_base),
@@ -165,10 +165,10 @@ class InstagramAdapter final : public meta::GraphAdapter {
 }  // namespace
 
 std::unique_ptr<Adapter> make_adapter(const Context& context) {
-  return make_adapter_with_sleeper(context, meta::real_sleep);
+  return make_adapter_with_sleeper(context, real_sleep);
 }
 
-std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, meta::Sleeper sleeper) {
+std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {
   return std::make_unique<InstagramAdapter>(context, std::move(sleeper));
 }
 

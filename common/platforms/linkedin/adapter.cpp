@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -535,7 +534,7 @@ class LinkedInAdapter final : public Adapter {
 }  // namespace
 
 std::unique_ptr<Adapter> make_adapter(const Context& context) {
-  return make_adapter_with_sleeper(context, [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+  return make_adapter_with_sleeper(context, real_sleep);
 }
 
 std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {

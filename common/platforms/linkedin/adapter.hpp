@@ -27,9 +27,6 @@
 
 namespace multivio::platforms::linkedin {
 
-/// Waits between video status polls; tests pass one that only records.
-using Sleeper = std::function<void(std::chrono::milliseconds)>;
-
 /// Thread affinity: like http::Client, one adapter per thread.
 std::unique_ptr<Adapter> make_adapter(const Context& context);
 std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper);

@@ -2,7 +2,6 @@
 #include "common/platforms/meta/graph.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -170,7 +169,6 @@ ContainerState parse_container(const nlohmann::json& body) {
   return state;
 }
 
-void real_sleep(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
 
 ContainerState wait_for_container(const std::function<ContainerState()>& fetch, const PollPolicy& policy,
                                   const Sleeper& sleep, std::string_view context, std::string_view container_id) {

@@ -91,9 +91,6 @@ struct ContainerState {
 ContainerState parse_container(const nlohmann::json& body);
 
 /// Waits between polls; tests pass one that only records.
-using Sleeper = std::function<void(std::chrono::milliseconds)>;
-/// The Sleeper adapters use outside tests (std::this_thread::sleep_for).
-void real_sleep(std::chrono::milliseconds duration);
 
 struct PollPolicy {
   std::chrono::milliseconds first_wait{0};     // before the first status read

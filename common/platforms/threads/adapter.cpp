@@ -55,7 +55,7 @@ std::string live_note(const std::vector<std::string>& ids) {
 
 class ThreadsAdapter final : public meta::GraphAdapter {
  public:
-  ThreadsAdapter(const Context& context, meta::Sleeper sleeper)
+  ThreadsAdapter(const Context& context, Sleeper sleeper)
       : GraphAdapter(context,
                      meta::settings_of(context.config, "threads", k_default_api_base, k_default_api_version,
                                        k_default_auth_base),
@@ -258,10 +258,10 @@ class ThreadsAdapter final : public meta::GraphAdapter {
 }  // namespace
 
 std::unique_ptr<Adapter> make_adapter(const Context& context) {
-  return make_adapter_with_sleeper(context, meta::real_sleep);
+  return make_adapter_with_sleeper(context, real_sleep);
 }
 
-std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, meta::Sleeper sleeper) {
+std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {
   return std::make_unique<ThreadsAdapter>(context, std::move(sleeper));
 }
 

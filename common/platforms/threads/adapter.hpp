@@ -29,6 +29,6 @@ namespace multivio::platforms::threads {
 /// Thread affinity: like http::Client, one adapter per thread.
 std::unique_ptr<Adapter> make_adapter(const Context& context);
 /// The same with the wait between container polls replaced (tests).
-std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, meta::Sleeper sleeper);
+std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper);
 
 }  // namespace multivio::platforms::threads

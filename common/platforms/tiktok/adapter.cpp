@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -585,7 +584,7 @@ class TikTokAdapter final : public Adapter {
 }  // namespace
 
 std::unique_ptr<Adapter> make_adapter(const Context& context) {
-  return make_adapter_with_sleeper(context, [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+  return make_adapter_with_sleeper(context, real_sleep);
 }
 
 std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {

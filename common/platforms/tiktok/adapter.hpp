@@ -29,9 +29,6 @@
 
 namespace multivio::platforms::tiktok {
 
-/// Waits between status polls; tests pass one that only records.
-using Sleeper = std::function<void(std::chrono::milliseconds)>;
-
 /// Thread affinity: like http::Client, one adapter per thread.
 std::unique_ptr<Adapter> make_adapter(const Context& context);
 /// The same with the wait between status polls replaced.

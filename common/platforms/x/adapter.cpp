@@ -7,7 +7,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -813,7 +812,7 @@ class XAdapter final : public Adapter {
 }  // namespace
 
 std::unique_ptr<Adapter> make_adapter(const Context& context) {
-  return make_adapter_with_sleeper(context, [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+  return make_adapter_with_sleeper(context, real_sleep);
 }
 
 std::unique_ptr<Adapter> make_adapter_with_sleeper(const Context& context, Sleeper sleeper) {

@@ -27,9 +27,6 @@
 
 namespace multivio::platforms::x {
 
-/// Waits between media processing polls; tests pass one that only records.
-using Sleeper = std::function<void(std::chrono::milliseconds)>;
-
 /// Thread affinity: like http::Client, one adapter per thread.
 std::unique_ptr<Adapter> make_adapter(const Context& context);
 /// The same with the wait between processing polls replaced.
